@@ -1,0 +1,242 @@
+"""persidict: persistent dict-like stores, all public names in one namespace.
+
+This module is a facade. It imports nothing when it is imported: each public name is looked
+up in ``_LAZY_NAMES`` on first access, imported from the package that defines it and cached
+in this module's globals. ``import persidict`` therefore stays cheap and never loads boto3.
+
+Public names, by the distribution that provides them:
+
+* ``persidict-safestr``: the key type (``SafeStrTuple``, ``NonEmptySafeStrTuple``) and the
+  safe-character helpers.
+* ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors and configuration.
+* ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``.
+* ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
+* ``persidict-multi``: ``OverlappingMultiDict``.
+
+A name whose distribution is not installed raises ``MissingBackendError`` (an
+``ImportError``) that says which distribution to install. ``__version__`` is the installed
+version of the ``persidict`` distribution.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from persidict_cache import (
+        AppendOnlyDictCached,
+        AppendOnlyDictCachedConfig,
+        MutableDictCached,
+        MutableDictCachedConfig,
+        WriteOnceDict,
+        WriteOnceDictConfig,
+    )
+    from persidict_core import (
+        DELETE_CURRENT,
+        ETAG_HAS_NOT_CHANGED,
+        KEEP_CURRENT,
+        KNOWN_PARAMETER_NAMES,
+        BackendError,
+        ConcurrencyConflictError,
+        ConsistencyCheckError,
+        DeleteCurrentFlag,
+        DeserializationError,
+        EmptyDict,
+        EmptyDictConfig,
+        ETagHasNotChangedFlag,
+        FileDirDict,
+        FileDirDictConfig,
+        Joker,
+        KeepCurrentFlag,
+        LocalDict,
+        LocalDictConfig,
+        MissingBackendError,
+        MutationPolicyError,
+        PersiDict,
+        PersiDictError,
+        SerializationError,
+        StoreConfig,
+        store_from_config,
+    )
+    from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
+    from persidict_s3 import (
+        BasicS3Dict,
+        BasicS3DictConfig,
+        S3Dict,
+        S3Dict_FileDirCached,
+        S3DictConfig,
+    )
+    from persidict_safestr import (
+        SAFE_CHARS,
+        SAFE_STRING_MAX_LENGTH,
+        NonEmptySafeStrTuple,
+        SafeStrTuple,
+        contains_unsafe_chars,
+        get_safe_chars,
+        replace_unsafe_chars,
+        sign_safe_str_tuple,
+        unsign_safe_str_tuple,
+    )
+
+_SAFESTR = ("persidict_safestr", "persidict-safestr")
+_CORE = ("persidict_core", "persidict-core")
+_CACHE = ("persidict_cache", "persidict-cache")
+_S3 = ("persidict_s3", "persidict-s3")
+_MULTI = ("persidict_multi", "persidict-multi")
+
+# Public name -> (module that defines it, distribution that installs that module).
+_LAZY_NAMES: dict[str, tuple[str, str]] = {
+    # persidict-safestr
+    "SafeStrTuple": _SAFESTR,
+    "NonEmptySafeStrTuple": _SAFESTR,
+    "get_safe_chars": _SAFESTR,
+    "replace_unsafe_chars": _SAFESTR,
+    "contains_unsafe_chars": _SAFESTR,
+    "sign_safe_str_tuple": _SAFESTR,
+    "unsign_safe_str_tuple": _SAFESTR,
+    "SAFE_CHARS": _SAFESTR,
+    "SAFE_STRING_MAX_LENGTH": _SAFESTR,
+    # persidict-core
+    "PersiDict": _CORE,
+    "LocalDict": _CORE,
+    "FileDirDict": _CORE,
+    "EmptyDict": _CORE,
+    "KEEP_CURRENT": _CORE,
+    "DELETE_CURRENT": _CORE,
+    "ETAG_HAS_NOT_CHANGED": _CORE,
+    "Joker": _CORE,
+    "KeepCurrentFlag": _CORE,
+    "DeleteCurrentFlag": _CORE,
+    "ETagHasNotChangedFlag": _CORE,
+    "PersiDictError": _CORE,
+    "MutationPolicyError": _CORE,
+    "ConcurrencyConflictError": _CORE,
+    "BackendError": _CORE,
+    "MissingBackendError": _CORE,
+    "SerializationError": _CORE,
+    "DeserializationError": _CORE,
+    "ConsistencyCheckError": _CORE,
+    "StoreConfig": _CORE,
+    "FileDirDictConfig": _CORE,
+    "LocalDictConfig": _CORE,
+    "EmptyDictConfig": _CORE,
+    "store_from_config": _CORE,
+    "KNOWN_PARAMETER_NAMES": _CORE,
+    # persidict-cache
+    "MutableDictCached": _CACHE,
+    "AppendOnlyDictCached": _CACHE,
+    "WriteOnceDict": _CACHE,
+    "MutableDictCachedConfig": _CACHE,
+    "AppendOnlyDictCachedConfig": _CACHE,
+    "WriteOnceDictConfig": _CACHE,
+    # persidict-s3
+    "BasicS3Dict": _S3,
+    "S3Dict": _S3,
+    "S3Dict_FileDirCached": _S3,
+    "BasicS3DictConfig": _S3,
+    "S3DictConfig": _S3,
+    # persidict-multi
+    "OverlappingMultiDict": _MULTI,
+    "OverlappingMultiDictConfig": _MULTI,
+}
+
+_DISTRIBUTION_OF_MODULE: dict[str, str] = dict(_LAZY_NAMES.values())
+
+__all__ = [
+    "AppendOnlyDictCached",
+    "AppendOnlyDictCachedConfig",
+    "BackendError",
+    "BasicS3Dict",
+    "BasicS3DictConfig",
+    "ConcurrencyConflictError",
+    "ConsistencyCheckError",
+    "DELETE_CURRENT",
+    "DeleteCurrentFlag",
+    "DeserializationError",
+    "ETAG_HAS_NOT_CHANGED",
+    "ETagHasNotChangedFlag",
+    "EmptyDict",
+    "EmptyDictConfig",
+    "FileDirDict",
+    "FileDirDictConfig",
+    "Joker",
+    "KEEP_CURRENT",
+    "KNOWN_PARAMETER_NAMES",
+    "KeepCurrentFlag",
+    "LocalDict",
+    "LocalDictConfig",
+    "MissingBackendError",
+    "MutableDictCached",
+    "MutableDictCachedConfig",
+    "MutationPolicyError",
+    "NonEmptySafeStrTuple",
+    "OverlappingMultiDict",
+    "OverlappingMultiDictConfig",
+    "PersiDict",
+    "PersiDictError",
+    "S3Dict",
+    "S3DictConfig",
+    "S3Dict_FileDirCached",
+    "SAFE_CHARS",
+    "SAFE_STRING_MAX_LENGTH",
+    "SafeStrTuple",
+    "SerializationError",
+    "StoreConfig",
+    "WriteOnceDict",
+    "WriteOnceDictConfig",
+    "contains_unsafe_chars",
+    "get_safe_chars",
+    "replace_unsafe_chars",
+    "sign_safe_str_tuple",
+    "store_from_config",
+    "unsign_safe_str_tuple",
+]
+
+
+def _missing_backend_error(name: str, distribution: str) -> ImportError:
+    """Build the error raised when ``name``'s distribution is not installed."""
+    message = (
+        f"persidict.{name} is provided by the {distribution!r} distribution, which is not "
+        f"installed. Install it with: pip install {distribution}"
+    )
+    try:
+        from persidict_core import MissingBackendError
+    except ImportError:  # persidict-core itself is missing: fall back to a plain ImportError.
+        return ImportError(message, name=_LAZY_NAMES[name][0])
+    error: ImportError = MissingBackendError(message)
+    return error
+
+
+def _installed_version() -> str:
+    """Return the installed version of the ``persidict`` distribution."""
+    from importlib.metadata import version
+
+    return version("persidict")
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from the package that defines it, on first access."""
+    if name == "__version__":
+        value: Any = _installed_version()
+        globals()[name] = value
+        return value
+    try:
+        module_name, distribution = _LAZY_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing in _DISTRIBUTION_OF_MODULE:
+            raise _missing_backend_error(name, _DISTRIBUTION_OF_MODULE[missing]) from exc
+        raise
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the public names, including those not imported yet."""
+    return sorted(set(globals()) | set(__all__) | {"__version__"})
