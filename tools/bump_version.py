@@ -39,9 +39,11 @@ DISTRIBUTIONS = tuple(dist for dist, _ in PACKAGES.values())
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?$")
 _PIN_RE = re.compile(
-    r'"(?P<dist>' + "|".join(re.escape(d) for d in sorted(DISTRIBUTIONS, key=len, reverse=True)) + r')'
+    r'"(?P<dist>' + "|".join(re.escape(d) for d in sorted(DISTRIBUTIONS, key=len, reverse=True)) + r")"
     r"(?P<extras>\[[^\]]*\])?==(?P<version>[^\";\s]+)"
 )
+# Any quoted requirement on a sibling, whatever its specifier (to catch pins other than ==).
+_ANY_SIBLING_RE = re.compile(r'"(persidict(?:-[a-z0-9]+)?)(?:\[[^\]]*\])?\s*(?:([<>~!=]=?=?)[^"]*)?"')
 _VERSION_PY_RE = re.compile(r'^__version__ = "(?P<version>[^"]+)"$', re.MULTILINE)
 
 
@@ -110,8 +112,9 @@ def check() -> list[str]:
             problems.append(f"{pyproject.relative_to(ROOT)}: version must be dynamic (read from _version.py)")
         for pin in _PIN_RE.finditer(text):
             if pin["version"] != version:
-                problems.append(f"{pyproject.relative_to(ROOT)}: {pin['dist']}=={pin['version']} != {version}")
-        for loose in re.finditer(r'"(persidict(?:-[a-z0-9]+)?)(?:\[[^\]]*\])?\s*(?:([<>~!=]=?=?)[^"]*)?"', text):
+                where = pyproject.relative_to(ROOT)
+                problems.append(f"{where}: {pin['dist']}=={pin['version']} != {version}")
+        for loose in _ANY_SIBLING_RE.finditer(text):
             if loose[1] in DISTRIBUTIONS and loose[2] != "==" and loose[0] != f'"{dist}"':
                 problems.append(f"{pyproject.relative_to(ROOT)}: sibling {loose[1]} must be pinned with ==")
         license_copy = ROOT / "packages" / folder / "LICENSE"
@@ -122,7 +125,9 @@ def check() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line interface; return the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("version", nargs="?", help="the new version, e.g. 0.2.0")
     group.add_argument("--check", action="store_true", help="fail if any place disagrees with VERSION")
