@@ -1,0 +1,94 @@
+"""`EmptyDict`: the null device of stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._config import StoreConfig
+from ._jokers import ETagHasNotChangedFlag
+from ._persidict import PersiDict
+
+__all__ = ["EmptyDict", "EmptyDictConfig"]
+
+
+class EmptyDictConfig(StoreConfig):
+    """Configuration of an `EmptyDict`."""
+
+    kind: Literal["empty_dict"] = "empty_dict"
+
+
+class EmptyDict(PersiDict):
+    """A store that accepts every valid write, keeps nothing and is always empty.
+
+    Writes are validated like any store's (keys, value types) and then dropped; every read is
+    a `KeyError`. Useful as a stand-in cache or sink in tests and benchmarks.
+
+    Args:
+        serialization_format: Checked as for other stores, otherwise unused.
+        append_only: Accepted; nothing is ever stored, so nothing is ever overwritten.
+        base_class_for_values: If set, written values must be instances of this class.
+        **other_params: Other names of the shared parameter vocabulary are ignored.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
+    provides_etags: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        append_only: bool = False,
+        base_class_for_values: type | None = None,
+        serialization_format: str = "pkl",
+        **other_params: Any,
+    ) -> None:
+        config = self._make_config(
+            dict(
+                serialization_format=serialization_format,
+                append_only=append_only,
+                base_class_for_values=base_class_for_values,
+                **other_params,
+            )
+        )
+        super().__init__(config)
+
+    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        raise KeyError(key)
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> None:
+        return None
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        return False
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return False
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        raise KeyError(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        raise KeyError(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return iter(())
+
+    def _count(self) -> int:
+        return 0
+
+    def _clear(self) -> None:
+        return None
+
+    def clear(self) -> None:
+        """Do nothing: there is nothing to clear (even when append-only)."""
+
+    def discard(self, key: Any) -> bool:
+        """Validate ``key`` and return False: nothing is ever stored."""
+        self._contains(NonEmptySafeStrTuple(key))
+        return False
+
+    def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
+        return EmptyDict(**self._config.model_dump(exclude={"kind"}))

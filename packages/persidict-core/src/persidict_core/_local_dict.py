@@ -1,0 +1,217 @@
+"""`LocalDict`: an in-memory store with the semantics of the persistent ones."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Literal
+
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._config import StoreConfig
+from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
+from ._persidict import PersiDict
+
+__all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
+
+# Values of these types cannot be mutated, so handing out the stored object is safe.
+_IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
+
+
+def _independent_copy(value: Any) -> Any:
+    if type(value) in _IMMUTABLE_TYPES:
+        return value
+    return copy.deepcopy(value)
+
+
+class LocalDictConfig(StoreConfig):
+    """Configuration of a `LocalDict` (its in-memory contents are not part of it)."""
+
+    kind: Literal["local_dict"] = "local_dict"
+
+
+@dataclass(eq=False)
+class _Storage:
+    """The shared in-memory tree: ``{format: {full key: (value, timestamp, etag)}}``."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    data: dict[str, dict[tuple[str, ...], tuple[Any, float, str]]] = field(default_factory=dict)
+    etags: itertools.count[int] = field(default_factory=itertools.count)
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self.lock:
+            return {"data": copy.deepcopy(self.data), "next_etag": next(self.etags)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.lock = threading.RLock()
+        self.data = state["data"]
+        self.etags = itertools.count(state["next_etag"])
+
+
+@dataclass(frozen=True, eq=False)
+class LocalDictBackend:
+    """Where a `LocalDict` keeps its items: a shared in-memory storage and a key prefix.
+
+    Pass one `LocalDict`'s ``backend`` to another to share contents (as two `FileDirDict` over
+    one directory do); stores of different formats can share a backend.
+    """
+
+    storage: _Storage = field(default_factory=_Storage)
+    prefix: tuple[str, ...] = ()
+
+
+class LocalDict(PersiDict):
+    """An in-memory, thread-safe store with the semantics of the persistent ones.
+
+    For tests and ephemeral data: timestamps, ETags, sub-dicts, append-only and format checks
+    behave as in `FileDirDict`. Values are copied on write and on read, so mutating a value
+    read from the store never changes what is stored. Nothing survives the process.
+
+    Args:
+        backend: A `LocalDictBackend` to share contents with another LocalDict (default: new).
+        serialization_format: ``"pkl"``, ``"json"`` or a text format (whose values must be str).
+        append_only: If True, keys can be added but never changed or deleted.
+        base_class_for_values: If set, every value must be an instance of this class.
+        prune_interval: Accepted for compatibility; empty branches are removed eagerly here.
+        **other_params: Other names of the shared parameter vocabulary are ignored.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
+
+    def __init__(
+        self,
+        backend: LocalDictBackend | None = None,
+        serialization_format: str = "pkl",
+        append_only: bool = False,
+        base_class_for_values: type | None = None,
+        prune_interval: int | None = 64,
+        **other_params: Any,
+    ) -> None:
+        config = self._make_config(
+            dict(
+                serialization_format=serialization_format,
+                append_only=append_only,
+                base_class_for_values=base_class_for_values,
+                **other_params,
+            )
+        )
+        super().__init__(config)
+        if backend is not None and not isinstance(backend, LocalDictBackend):
+            raise TypeError(f"backend must be a LocalDictBackend, got {type(backend).__name__}")
+        self._backend = backend if backend is not None else LocalDictBackend()
+        self._storage = self._backend.storage
+        self._prefix = self._backend.prefix
+        with self._storage.lock:
+            self._items = self._storage.data.setdefault(self._format, {})
+
+    @property
+    def backend(self) -> LocalDictBackend:
+        """The in-memory storage this store reads and writes."""
+        return self._backend
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return {"backend": self._backend}
+
+    def _same_location(self, other: PersiDict) -> bool:
+        return (
+            super()._same_location(other)
+            and isinstance(other, LocalDict)
+            and other._storage is self._storage
+            and other._prefix == self._prefix
+        )
+
+    def _full(self, key: NonEmptySafeStrTuple) -> tuple[str, ...]:
+        return self._prefix + key if self._prefix else key
+
+    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        try:
+            value, _, etag = self._items[self._full(key)]
+        except KeyError:
+            raise KeyError(key) from None
+        if if_etag_differs is not None and etag == if_etag_differs:
+            return ETAG_HAS_NOT_CHANGED
+        return _independent_copy(value), etag
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        stored = _independent_copy(value)
+        full = self._full(key)
+        with self._storage.lock:
+            if only_if_absent and full in self._items:
+                raise self._refuse_mutation(key, "overwrite")
+            etag = str(next(self._storage.etags))
+            self._items[full] = (stored, time.time(), etag)
+        return etag
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        with self._storage.lock:
+            return self._items.pop(self._full(key), None) is not None
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._full(key) in self._items
+
+    def _entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, float, str]:
+        try:
+            return self._items[self._full(key)]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._entry(key)[1]
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+        return self._entry(key)[2]
+
+    def _snapshot(self) -> list[tuple[tuple[str, ...], tuple[Any, float, str]]]:
+        prefix = self._prefix
+        depth = len(prefix)
+        with self._storage.lock:
+            if not depth:
+                return list(self._items.items())
+            return [
+                (full[depth:], entry)
+                for full, entry in self._items.items()
+                if len(full) > depth and full[:depth] == prefix
+            ]
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        for key, _ in self._snapshot():
+            yield make_key(key)
+
+    def _count(self) -> int:
+        if not self._prefix:
+            return len(self._items)
+        return len(self._snapshot())
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        for key, (value, timestamp, _) in self._snapshot():
+            yield (
+                make_key(key),
+                _independent_copy(value) if with_values else None,
+                timestamp if with_timestamps else None,
+            )
+
+    def _clear(self) -> None:
+        with self._storage.lock:
+            if not self._prefix:
+                self._items.clear()
+                return
+            depth = len(self._prefix)
+            for full in [full for full in self._items if len(full) > depth and full[:depth] == self._prefix]:
+                del self._items[full]
+
+    def _subdict(self, prefix: SafeStrTuple) -> LocalDict:
+        backend = LocalDictBackend(storage=self._storage, prefix=self._prefix + tuple(prefix))
+        return LocalDict(
+            backend=backend,
+            serialization_format=self._format,
+            append_only=self._append_only,
+            base_class_for_values=self._value_class,
+        )

@@ -1,0 +1,499 @@
+"""`PersiDict`: the abstract base of every persistent dictionary.
+
+A backend implements a handful of primitives (see the class docstring); every public method
+of the seed's API is written once here on top of them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from abc import ABC, abstractmethod
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
+from typing import Any, ClassVar, TypeAlias, TypeVar
+
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._config import StoreConfig, register_store_kind, split_parameters, store_from_config
+from ._errors import MutationPolicyError
+from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
+
+__all__ = ["KeyLike", "PersiDict", "to_key"]
+
+KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
+"""What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
+
+_ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+
+
+def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
+    """Normalize a key to the `NonEmptySafeStrTuple` every store works with.
+
+    Raises:
+        ValueError: An element is empty, too long, unsafe, ``.`` or ``..``; or the key is empty.
+        TypeError: The key is not a str, a sequence of str or a SafeStrTuple.
+    """
+    return NonEmptySafeStrTuple(key)
+
+
+class PersiDict(MutableMapping[NonEmptySafeStrTuple, Any], ABC):
+    """A persistent dictionary: the API of ``dict`` over storage shared by many processes.
+
+    Keys are `NonEmptySafeStrTuple`s (given as a str, a sequence of str or a SafeStrTuple);
+    each key-value pair is stored separately, so processes on many machines can read and write
+    the same store. Beyond ``dict`` it offers timestamps, ETags, hierarchical sub-dicts,
+    jokers (`KEEP_CURRENT`, `DELETE_CURRENT`) and an append-only mode.
+
+    Subclasses set `config_class` and implement the primitives ``_read``, ``_write``,
+    ``_delete``, ``_contains``, ``_timestamp``, ``_etag``, ``_iter_entries`` and ``_subdict``
+    (and may override ``_count``, ``_iter_keys`` and ``_clear`` for speed).
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = StoreConfig
+    """The pydantic model describing stores of this class."""
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset(
+        {"serialization_format", "append_only", "base_class_for_values"}
+    )
+    """Constructor parameter names this store uses (others of the shared vocabulary are ignored)."""
+    provides_etags: ClassVar[bool] = True
+    """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind_field = cls.config_class.model_fields.get("kind")
+        if kind_field is not None and isinstance(kind_field.default, str) and "config_class" in cls.__dict__:
+            register_store_kind(kind_field.default, cls.config_class, cls)
+
+    def __init__(self, config: StoreConfig) -> None:
+        """Adopt a validated config; subclasses build it with `_make_config`."""
+        self._config = config
+        self._append_only: bool = config.append_only
+        self._value_class: type | None = config.base_class_for_values
+        self._format: str = config.serialization_format
+
+    @classmethod
+    def _make_config(cls, params: dict[str, Any]) -> StoreConfig:
+        """Validate constructor parameters into this class's config.
+
+        Known parameters that don't apply to this store are dropped; unknown ones reach the
+        model, which rejects them with a `ValidationError` naming them.
+        """
+        kind = cls.config_class.model_fields["kind"].default
+        return cls.config_class(kind=kind, **split_parameters(params, cls.applicable_parameters))
+
+    # ----------------------------------------------------------------- configuration
+    @property
+    def config(self) -> StoreConfig:
+        """The store's validated, frozen configuration."""
+        return self._config
+
+    @property
+    def append_only(self) -> bool:
+        """True if existing keys can be neither overwritten nor deleted."""
+        return self._append_only
+
+    @property
+    def serialization_format(self) -> str:
+        """``"pkl"``, ``"json"`` or the name of a plain-text format."""
+        return self._format
+
+    @property
+    def base_class_for_values(self) -> type | None:
+        """The class every value must be an instance of, or None."""
+        return self._value_class
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the configuration as a dict (nested configs included for wrappers)."""
+        return self._config.model_dump()
+
+    @classmethod
+    def from_config(cls, config: StoreConfig | Mapping[str, Any] | str | bytes) -> PersiDict:
+        """Reopen a store from a config, its dict or its JSON (see `store_from_config`)."""
+        store = store_from_config(config)
+        if not isinstance(store, cls):
+            raise TypeError(f"The config describes a {type(store).__name__}, not a {cls.__name__}")
+        return store
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        """Constructor arguments that the config cannot hold (overridden by in-memory stores)."""
+        return {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling and copying go through the config: the copy opens the same location.
+        return (store_from_config, (self._config.model_dump(), self._runtime_parts()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self._config, name)!r}" for name in type(self._config).model_fields if name != "kind"
+        )
+        return f"{type(self).__name__}({fields})"
+
+    def _same_location(self, other: PersiDict) -> bool:
+        """True when ``other`` is a store of the same class over the same storage."""
+        return type(self) is type(other) and self._config == other._config
+
+    # ----------------------------------------------------------------- primitives
+    @abstractmethod
+    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        """Return ``(value, etag)``, or `ETAG_HAS_NOT_CHANGED`; raise KeyError if absent."""
+
+    @abstractmethod
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+        """Store ``value`` and return its etag; atomic `MutationPolicyError` if ``only_if_absent``."""
+
+    @abstractmethod
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        """Delete the key; return False if it was absent."""
+
+    @abstractmethod
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        """Return True if the key is present."""
+
+    @abstractmethod
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        """Return the POSIX time of the key's last write; KeyError if absent."""
+
+    @abstractmethod
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        """Return the key's current etag; KeyError if absent."""
+
+    @abstractmethod
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        """Yield ``(key, value, timestamp)``; unrequested parts are None; skip vanished keys."""
+
+    @abstractmethod
+    def _subdict(self, prefix: SafeStrTuple) -> PersiDict:
+        """Return a store of the same kind over the keys under the non-empty ``prefix``."""
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        """Yield every key (backends override this when listing keys alone is cheaper)."""
+        for key, _, _ in self._iter_entries(False, False):
+            yield key
+
+    def _count(self) -> int:
+        """Return the number of keys."""
+        return sum(1 for _ in self._iter_keys())
+
+    def _clear(self) -> None:
+        """Delete every key."""
+        for key in list(self._iter_keys()):
+            self._delete(key)
+
+    # ----------------------------------------------------------------- value checks
+    def _check_value(self, key: NonEmptySafeStrTuple, value: Any) -> None:
+        if isinstance(value, PersiDict):
+            raise TypeError(f"A PersiDict cannot be stored as a value (key {key!r})")
+        if isinstance(value, Joker):
+            raise TypeError(f"A joker cannot be stored as a value (key {key!r})")
+        if self._value_class is not None and not isinstance(value, self._value_class):
+            raise TypeError(
+                f"Values of this store must be instances of {self._value_class.__name__}, "
+                f"got {type(value).__name__} for key {key!r}"
+            )
+
+    def _checked_read_value(self, key: NonEmptySafeStrTuple, value: Any) -> Any:
+        if self._value_class is not None and not isinstance(value, self._value_class):
+            raise TypeError(
+                f"The stored value of key {key!r} is a {type(value).__name__}, "
+                f"not an instance of {self._value_class.__name__}"
+            )
+        return value
+
+    def _refuse_mutation(self, key: NonEmptySafeStrTuple, action: str) -> MutationPolicyError:
+        """Build the error for a mutation that the append-only policy forbids."""
+        return MutationPolicyError(f"Cannot {action} key {tuple(key)!r}: the store is append-only")
+
+    # ----------------------------------------------------------------- dict API
+    def __getitem__(self, key: KeyLike) -> Any:
+        """Return the value of ``key``; KeyError if absent."""
+        k = to_key(key)
+        value, _ = self._read(k)  # type: ignore[misc]
+        return self._checked_read_value(k, value)
+
+    def __setitem__(self, key: KeyLike, value: Any) -> None:
+        """Store ``value`` under ``key`` (jokers: `KEEP_CURRENT` no-op, `DELETE_CURRENT` delete)."""
+        self.set_item_get_etag(key, value)
+
+    def __delitem__(self, key: KeyLike) -> None:
+        """Delete ``key``; KeyError if absent, `MutationPolicyError` if append-only."""
+        k = to_key(key)
+        if self._append_only:
+            raise self._refuse_mutation(k, "delete")
+        if not self._delete(k):
+            raise KeyError(k)
+
+    def __contains__(self, key: object) -> bool:
+        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
+        return self._contains(to_key(key))  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        """Return the number of keys (listing, never reading values)."""
+        return self._count()
+
+    def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
+        """Iterate over the keys."""
+        return self._iter_keys()
+
+    def keys(self) -> KeysView[NonEmptySafeStrTuple]:
+        """Return a view of the keys (``len`` and ``in`` work; each iteration lists afresh)."""
+        return _KeysView(self)
+
+    def values(self) -> ValuesView[Any]:
+        """Return a view of the values (read as they are iterated)."""
+        return _ValuesView(self)
+
+    def items(self) -> ItemsView[NonEmptySafeStrTuple, Any]:
+        """Return a view of ``(key, value)`` pairs."""
+        return _ItemsView(self)
+
+    def _checked_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        for key, value, timestamp in self._iter_entries(with_values, with_timestamps):
+            if with_values:
+                self._checked_read_value(key, value)
+            yield key, value, timestamp
+
+    def keys_and_timestamps(self) -> Iterator[tuple[NonEmptySafeStrTuple, float]]:
+        """Iterate over ``(key, timestamp)`` pairs without reading values."""
+        for key, _, timestamp in self._iter_entries(False, True):
+            yield key, timestamp  # type: ignore[misc]
+
+    def values_and_timestamps(self) -> Iterator[tuple[Any, float]]:
+        """Iterate over ``(value, timestamp)`` pairs."""
+        for _, value, timestamp in self._checked_entries(True, True):
+            yield value, timestamp  # type: ignore[misc]
+
+    def items_and_timestamps(self) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float]]:
+        """Iterate over ``(key, value, timestamp)`` triples."""
+        return self._checked_entries(True, True)  # type: ignore[return-value]
+
+    def get(self, key: KeyLike, default: Any = None) -> Any:
+        """Return the value of ``key``, or ``default`` if it is absent."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def setdefault(self, key: KeyLike, default: Any = None) -> Any:
+        """Return the value of ``key``; if absent, store ``default`` and return it.
+
+        On an append-only store the insertion is atomic: if another process stores the key
+        first, its value is returned.
+        """
+        if isinstance(default, Joker):
+            raise TypeError("setdefault() does not accept a joker as the default value")
+        k = to_key(key)
+        try:
+            return self[k]
+        except KeyError:
+            pass
+        self._check_value(k, default)
+        try:
+            self._write(k, default, only_if_absent=self._append_only)
+        except MutationPolicyError:
+            return self[k]
+        return default
+
+    def pop(self, key: KeyLike, *default: Any) -> Any:
+        """Remove ``key`` and return its value (or ``default`` if given and the key is absent)."""
+        if len(default) > 1:
+            raise TypeError(f"pop expected at most 2 arguments, got {1 + len(default)}")
+        k = to_key(key)
+        if self._append_only:
+            raise self._refuse_mutation(k, "pop")
+        try:
+            value = self[k]
+        except KeyError:
+            if default:
+                return default[0]
+            raise
+        self._delete(k)
+        return value
+
+    def popitem(self) -> tuple[NonEmptySafeStrTuple, Any]:
+        """Remove and return some ``(key, value)`` pair; KeyError if the store is empty."""
+        if self._append_only:
+            raise MutationPolicyError("Cannot popitem() from an append-only store")
+        for key in self._iter_keys():
+            try:
+                value = self[key]
+            except KeyError:
+                continue  # deleted by someone else meanwhile
+            if self._delete(key):
+                return key, value
+        raise KeyError("popitem(): the store is empty")
+
+    def clear(self) -> None:
+        """Delete every key (`MutationPolicyError` if append-only)."""
+        if self._append_only:
+            raise MutationPolicyError("Cannot clear an append-only store")
+        self._clear()
+
+    def discard(self, key: KeyLike) -> bool:
+        """Delete ``key`` if present; return True if it was deleted, False if it was absent."""
+        k = to_key(key)
+        if self._append_only:
+            raise self._refuse_mutation(k, "discard")
+        return self._delete(k)
+
+    def delete_if_exists(self, key: KeyLike) -> bool:
+        """Alias of `discard`, kept for code written for older persidict versions."""
+        return self.discard(key)
+
+    def __eq__(self, other: object) -> bool:
+        """Stores over the same location are equal; otherwise compare contents with any mapping."""
+        if self is other:
+            return True
+        if isinstance(other, PersiDict) and self._same_location(other):
+            return True
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        try:
+            if len(self) != len(other):
+                return False
+            for key, value in other.items():
+                if self[key] != value:
+                    return False
+        except (KeyError, ValueError, TypeError):
+            # A missing key, or a key of `other` that cannot be a key here.
+            return False
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]  # mutable mapping
+
+    # ----------------------------------------------------------------- timestamps
+    def timestamp(self, key: KeyLike) -> float:
+        """Return the POSIX timestamp of the key's last write; KeyError if absent."""
+        return self._timestamp(to_key(key))
+
+    @staticmethod
+    def _check_max_n(max_n: int | None) -> None:
+        if max_n is not None and (isinstance(max_n, bool) or not isinstance(max_n, int)):
+            raise TypeError(f"max_n must be an int or None, got {type(max_n).__name__}")
+
+    def _keys_by_time(self, max_n: int | None, newest_first: bool) -> list[NonEmptySafeStrTuple]:
+        self._check_max_n(max_n)
+        if max_n is not None and max_n <= 0:
+            return []
+        # (timestamp, key): ties are broken by the key, so the order is deterministic.
+        stamped = ((timestamp, key) for key, _, timestamp in self._iter_entries(False, True))
+        if max_n is None:
+            ordered = sorted(stamped, reverse=newest_first)  # type: ignore[type-var]
+        elif newest_first:
+            ordered = heapq.nlargest(max_n, stamped)  # type: ignore[type-var]
+        else:
+            ordered = heapq.nsmallest(max_n, stamped)  # type: ignore[type-var]
+        return [key for _, key in ordered]
+
+    def oldest_keys(self, max_n: int | None = None) -> list[NonEmptySafeStrTuple]:
+        """Return up to ``max_n`` keys (all if None), oldest first, without reading values."""
+        return self._keys_by_time(max_n, newest_first=False)
+
+    def newest_keys(self, max_n: int | None = None) -> list[NonEmptySafeStrTuple]:
+        """Return up to ``max_n`` keys (all if None), newest first, without reading values."""
+        return self._keys_by_time(max_n, newest_first=True)
+
+    def _values_of(self, keys: list[NonEmptySafeStrTuple]) -> list[Any]:
+        values = []
+        for key in keys:
+            try:
+                values.append(self[key])
+            except KeyError:
+                continue  # deleted since it was listed
+        return values
+
+    def oldest_values(self, max_n: int | None = None) -> list[Any]:
+        """Return the values of `oldest_keys` (keys deleted meanwhile are skipped)."""
+        return self._values_of(self.oldest_keys(max_n))
+
+    def newest_values(self, max_n: int | None = None) -> list[Any]:
+        """Return the values of `newest_keys` (keys deleted meanwhile are skipped)."""
+        return self._values_of(self.newest_keys(max_n))
+
+    # ----------------------------------------------------------------- etags
+    def etag(self, key: KeyLike) -> str | None:
+        """Return the key's ETag: it changes whenever the value is rewritten; KeyError if absent."""
+        return self._etag(to_key(key))
+
+    def set_item_get_etag(self, key: KeyLike, value: Any) -> str | None:
+        """Store ``value`` and return the new ETag (None for jokers and stores without ETags)."""
+        k = to_key(key)
+        if value is KEEP_CURRENT:
+            return None
+        if value is DELETE_CURRENT:
+            if self._append_only:
+                raise self._refuse_mutation(k, "delete")
+            self._delete(k)
+            return None
+        self._check_value(k, value)
+        return self._write(k, value, only_if_absent=self._append_only)
+
+    def get_item_if_etag_changed(
+        self, key: KeyLike, etag: str | None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        """Return ``(value, new_etag)``, or `ETAG_HAS_NOT_CHANGED` if the ETag is still ``etag``.
+
+        Stores that support it (files, S3) skip transferring the value when it did not change.
+        """
+        k = to_key(key)
+        result = self._read(k, if_etag_differs=etag)
+        if result is ETAG_HAS_NOT_CHANGED:
+            return result
+        value, new_etag = result  # type: ignore[misc]
+        return self._checked_read_value(k, value), new_etag
+
+    # ----------------------------------------------------------------- hierarchy and sampling
+    def get_subdict(self, prefix_key: KeyLike | Sequence[str] = ()) -> PersiDict:
+        """Return a store of the same kind over the keys that start with ``prefix_key``.
+
+        The sub-dict shares storage with this store: writes through either are visible in both.
+        An empty prefix gives a store equal to this one.
+        """
+        prefix = SafeStrTuple(prefix_key)
+        if len(prefix) == 0:
+            return store_from_config(self._config, self._runtime_parts())
+        return self._subdict(prefix)
+
+    def subdicts(self) -> dict[str, PersiDict]:
+        """Return ``{first key element: sub-dict}`` for every first element in use."""
+        first_elements = sorted({key[0] for key in self._iter_keys()})
+        return {element: self.get_subdict(element) for element in first_elements}
+
+    def random_key(self) -> NonEmptySafeStrTuple | None:
+        """Return a key chosen uniformly at random (None if empty), without reading values."""
+        chosen: NonEmptySafeStrTuple | None = None
+        for seen, key in enumerate(self._iter_keys(), start=1):
+            # Reservoir sampling with k=1: one pass, no len(), uniform.
+            if random.randrange(seen) == 0:
+                chosen = key
+        return chosen
+
+
+class _KeysView(KeysView[NonEmptySafeStrTuple]):
+    _mapping: PersiDict
+
+    def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._mapping._iter_keys()
+
+
+class _ValuesView(ValuesView[Any]):
+    _mapping: PersiDict
+
+    def __iter__(self) -> Iterator[Any]:
+        for _, value, _ in self._mapping._checked_entries(True, False):
+            yield value
+
+
+class _ItemsView(ItemsView[NonEmptySafeStrTuple, Any]):
+    _mapping: PersiDict
+
+    def __iter__(self) -> Iterator[tuple[NonEmptySafeStrTuple, Any]]:
+        for key, value, _ in self._mapping._checked_entries(True, False):
+            yield key, value

@@ -1,0 +1,306 @@
+"""FileDirDict behaviour beyond the conformance suite: layout, atomicity, safety, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from persidict_core import (
+    BackendError,
+    DeserializationError,
+    FileDirDict,
+    MutationPolicyError,
+    SerializationError,
+    store_from_config,
+)
+from pydantic import ValidationError
+
+
+def files_under(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_layout_is_one_file_per_key(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json")
+    store[("users", "alice")] = {"age": 30}
+    store["top"] = [1]
+    assert files_under(tmp_path) == ["top.json", os.path.join("users", "alice.json")]
+    text = (tmp_path / "users" / "alice.json").read_text(encoding="utf-8")
+    assert json.loads(text) == {"age": 30}
+    assert "\n    " in text  # indented, human-readable
+
+
+def test_signed_layout_matches_the_spec_vectors(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, digest_len=1)
+    store[("x", "y", "z")] = 1
+    assert files_under(tmp_path) == [os.path.join("x_t", "y_i", "z_7.pkl")]
+    assert list(store) == [("x", "y", "z")]
+
+
+def test_case_variants_do_not_collide_when_signed(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, digest_len=4)
+    store["abc"] = 1
+    store["Abc"] = 2
+    assert files_under(tmp_path) == ["Abc_gvmt.pkl", "abc_saav.pkl"]
+    assert store["abc"] == 1 and store["Abc"] == 2
+
+
+def test_a_key_that_looks_signed_keeps_its_own_file(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, digest_len=1)
+    store["a_b"] = "looks signed"
+    store["a"] = "plain"
+    assert store["a_b"] == "looks signed"
+    assert len(store) == 2
+    assert set(store) == {("a",), ("a_b",)}
+
+
+def test_text_round_trips_bytes_exactly(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="txt")
+    store["t"] = "a\r\nb\u00e9"
+    assert (tmp_path / "t.txt").read_bytes() == "a\r\nb\u00e9".encode()
+
+
+def test_base_dir_is_created_and_must_not_be_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er"
+    FileDirDict(base_dir=target)
+    assert target.is_dir()
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        FileDirDict(base_dir=a_file)
+    assert a_file.read_text() == "x"
+
+
+def test_relative_base_dir_is_resolved_at_construction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = FileDirDict(base_dir="rel")
+    assert store.base_dir == str(tmp_path / "rel")
+    assert store.get_params()["base_dir"] == str(tmp_path / "rel")
+
+
+def test_positional_arguments_follow_the_seed_order(tmp_path: Path) -> None:
+    store = FileDirDict(tmp_path, "json", True, 4, dict)
+    assert store.serialization_format == "json"
+    assert store.append_only is True
+    assert store.digest_len == 4
+    assert store.base_class_for_values is dict
+
+
+def test_unknown_parameter_is_a_validation_error_and_foreign_ones_are_ignored(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="serialisation_format"):
+        FileDirDict(base_dir=tmp_path, serialisation_format="json")
+    store = FileDirDict(base_dir=tmp_path, bucket_name="ignored", region="eu-west-1", root_prefix="p")
+    assert "bucket_name" not in store.get_params()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"digest_len": -1}, "digest_len"),
+        ({"digest_len": 1.5}, "digest_len"),
+        ({"serialization_format": ""}, "serialization_format"),
+        ({"serialization_format": "a/b"}, "serialization_format"),
+        ({"base_class_for_values": 5}, "base_class_for_values"),
+        ({"serialization_format": "txt", "base_class_for_values": int}, "txt"),
+        ({"append_only": "yes"}, "append_only"),
+        ({"compression": "zip"}, "compression"),
+    ],
+)
+def test_invalid_parameters_name_the_field(tmp_path: Path, params: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        FileDirDict(base_dir=tmp_path / "s", **params)  # type: ignore[arg-type]
+    assert not (tmp_path / "s").exists()
+
+
+def test_config_round_trips_through_json(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json", digest_len=2, base_class_for_values=dict)
+    store["k"] = {"v": 1}
+    text = store.config.model_dump_json()
+    assert '"base_class_for_values":"builtins:dict"' in text
+    again = FileDirDict.from_config(text)
+    assert again == store
+    assert again["k"] == {"v": 1}
+    assert store_from_config(json.loads(text)).get_params() == store.get_params()
+
+
+def test_temporary_and_foreign_files_are_invisible(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    store["real"] = 1
+    (tmp_path / ".#real.pkl.abc123.tmp").write_bytes(b"partial")
+    (tmp_path / ".DS_Store").write_bytes(b"junk")
+    (tmp_path / "notes.txt").write_text("other format")
+    (tmp_path / "bad name.pkl").write_bytes(pickle.dumps(1))
+    (tmp_path / ".pkl").write_bytes(pickle.dumps(1))
+    (tmp_path / "empty_dir").mkdir()
+    (tmp_path / "real.pkl~").write_bytes(b"editor backup")
+    assert list(store) == [("real",)]
+    assert len(store) == 1
+    assert store.random_key() == ("real",)
+
+
+def test_a_directory_named_like_a_value_file_is_not_a_key(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    store[("a.pkl", "inner")] = 1
+    assert "a" not in store
+    with pytest.raises(KeyError):
+        store["a"]
+    assert list(store) == [("a.pkl", "inner")]
+
+
+def test_corrupt_value_names_key_and_file_and_spares_the_rest(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    store["good"] = 1
+    store["bad"] = list(range(100))
+    path = tmp_path / "bad.pkl"
+    path.write_bytes(path.read_bytes()[:10])
+    start = time.monotonic()
+    with pytest.raises(DeserializationError, match="bad") as info:
+        store["bad"]
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert time.monotonic() - start < 1.0  # fails at once: no retry loop on corrupt data
+    assert set(store) == {("good",), ("bad",)}
+    assert store["good"] == 1
+    store["bad"] = "repaired"
+    assert store["bad"] == "repaired"
+
+
+def test_unserializable_value_leaves_no_file(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    with pytest.raises(SerializationError, match="lock"):
+        import threading
+
+        store["lock"] = threading.Lock()
+    assert files_under(tmp_path) == []
+
+
+def test_json_refuses_lossy_values(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json")
+
+    class LocalClass:
+        pass
+
+    with pytest.raises(SerializationError):
+        store["lambda"] = lambda: 1
+    with pytest.raises(SerializationError):
+        store["local"] = LocalClass()
+    assert files_under(tmp_path) == []
+    store["int_keys"] = {1: "a", (2, 3): "b"}
+    assert store["int_keys"] == {1: "a", (2, 3): "b"}
+
+
+def test_lz4_compression_is_optional_and_detected_on_read(tmp_path: Path) -> None:
+    compressed = FileDirDict(base_dir=tmp_path, compression="lz4")
+    compressed["big"] = "x" * 100_000
+    assert (tmp_path / "big.pkl").stat().st_size < 10_000
+    plain = FileDirDict(base_dir=tmp_path)
+    assert plain["big"] == "x" * 100_000
+    plain["small"] = 1
+    assert compressed["small"] == 1
+
+
+def test_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        store = FileDirDict(base_dir=tmp_path)
+        store[("d", "k")] = 1
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "d" / "k.pkl").stat().st_mode) == 0o644
+
+
+def test_etag_is_mtime_size_and_inode(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    etag = store.set_item_get_etag("k", "v")
+    st = (tmp_path / "k.pkl").stat()
+    assert etag == f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def test_missing_key_is_a_key_error_everywhere(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    for call in (
+        lambda: store["m"],
+        lambda: store.timestamp("m"),
+        lambda: store.etag("m"),
+        lambda: store.get_item_if_etag_changed("m", None),
+        lambda: store[("no", "such", "dir")],
+    ):
+        with pytest.raises(KeyError):
+            call()
+
+
+def test_too_long_element_is_refused_before_any_io(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, digest_len=8)
+    with pytest.raises(ValueError, match="at most"):
+        store["x" * 250] = 1
+    store["x" * 200] = 1
+    assert files_under(tmp_path) == [f"{'x' * 200}_{store._encode_name('x' * 200, 999)[-8:]}.pkl"]
+
+
+def test_symlinks_inside_the_store_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.pkl").write_bytes(pickle.dumps("secret"))
+    base = tmp_path / "store"
+    store = FileDirDict(base_dir=base)
+    store["own"] = 1
+    os.symlink(outside, base / "link")
+    os.symlink(outside / "secret.pkl", base / "leaf.pkl")
+    assert set(store) == {("own",)}
+    assert ("link", "secret") not in store
+    with pytest.raises(KeyError):
+        store[("link", "secret")]
+    with pytest.raises(KeyError):
+        store["leaf"]
+    with pytest.raises(BackendError, match="symlink"):
+        store[("link", "new")] = 2
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.pkl"]
+    store.clear()
+    assert (outside / "secret.pkl").exists()
+
+
+def test_append_only_creation_is_atomic(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, append_only=True)
+    store["k"] = "first"
+    with pytest.raises(MutationPolicyError):
+        store["k"] = "second"
+    assert store["k"] == "first"
+    assert files_under(tmp_path) == ["k.pkl"]
+
+
+def test_clear_removes_empty_directories_but_not_other_formats(tmp_path: Path) -> None:
+    pkl = FileDirDict(base_dir=tmp_path)
+    txt = FileDirDict(base_dir=tmp_path, serialization_format="txt")
+    pkl[("a", "b", "c")] = 1
+    pkl[("d", "e")] = 2
+    txt[("d", "f")] = "keep"
+    pkl.clear()
+    assert files_under(tmp_path) == [os.path.join("d", "f.txt")]
+    assert not (tmp_path / "a").exists()
+    assert txt[("d", "f")] == "keep"
+    pkl[("a", "b", "c")] = 3  # directories are recreated after clear
+    assert pkl[("a", "b", "c")] == 3
+
+
+def test_stale_temporary_files_can_be_cleaned(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    store[("d", "k")] = 1
+    old = tmp_path / "d" / ".#k.pkl.0123456789ab.tmp"
+    old.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    fresh = tmp_path / "d" / ".#k.pkl.ba9876543210.tmp"
+    fresh.write_bytes(b"in progress")
+    assert store.remove_stale_temp_files(min_age_seconds=3600) == 1
+    assert not old.exists() and fresh.exists()
+    assert store[("d", "k")] == 1
+
+
+def test_nanosecond_timestamps(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    store["k"] = 1
+    assert store.timestamp("k") == (tmp_path / "k.pkl").stat().st_mtime_ns / 1e9
