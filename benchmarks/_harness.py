@@ -80,7 +80,9 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
 
-    def add(self, name: str, ours_s: float, baseline_s: float, target: float | None = None, note: str = "") -> Row:
+    def add(
+        self, name: str, ours_s: float, baseline_s: float, target: float | None = None, note: str = ""
+    ) -> Row:
         """Record one figure and print it at once (long benchmarks show progress)."""
         row = Row(name, ours_s, baseline_s, target, note)
         self.rows.append(row)
