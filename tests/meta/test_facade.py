@@ -96,6 +96,7 @@ def _parse_facade() -> tuple[dict[str, tuple[str, str]], list[str], dict[str, st
                 assert isinstance(node.value, ast.Dict)
                 for key, value in zip(node.value.keys, node.value.values, strict=True):
                     assert isinstance(key, ast.Constant) and isinstance(value, ast.Name)
+                    assert isinstance(key.value, str)
                     table[key.value] = aliases[value.id]
         elif isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             for statement in node.body:
@@ -152,7 +153,7 @@ def test_each_package_has_sorted_all_and_the_lockstep_version(module_name: str) 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
-        _ = persidict.no_such_name  # type: ignore[attr-defined]
+        _ = persidict.no_such_name
     assert not hasattr(persidict, "no_such_name")
 
 
