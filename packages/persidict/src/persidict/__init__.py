@@ -238,5 +238,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """List the public names, including those not imported yet."""
-    return sorted(set(globals()) | set(__all__) | {"__version__"})
+    """List the public names (including those not imported yet) and ``__version__``."""
+    return sorted([*__all__, "__version__"])
