@@ -1,0 +1,294 @@
+"""``SafeStrTuple`` and ``NonEmptySafeStrTuple``: flat, immutable tuples of safe strings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, SupportsIndex, TypeVar, overload
+
+from ._safe_chars import _invalid_element_error, _match_safe_element
+
+_T = TypeVar("_T", bound="SafeStrTuple")
+
+_NO_ARG: Final = object()
+_tuple_new: Final = tuple.__new__
+
+# Bounded caches. Stores normalise the same keys over and over, and a Python-level constructor
+# is dominated by the class call and ``tuple.__new__`` for a subclass, so a hit skips both the
+# validation and the allocation. When full, a cache is emptied (cheap and bounded).
+_CACHE_MAX: Final = 8192
+_valid_elements: set[str] = set()
+"""Strings that passed ``is_safe_str_element`` (never anything else)."""
+_nonempty_cache: dict[object, NonEmptySafeStrTuple] = {}
+"""Plain ``str`` or plain ``tuple`` of str -> the equal ``NonEmptySafeStrTuple``."""
+_nonempty_cache_get: Final = _nonempty_cache.get
+_elements_known: Final = _valid_elements.issuperset
+
+
+def _remember_element(s: str) -> None:
+    if len(_valid_elements) >= _CACHE_MAX:
+        _valid_elements.clear()
+    _valid_elements.add(s)
+
+
+def _check_element(s: str) -> None:
+    """Raise ValueError unless ``s`` (a str) is a valid key element."""
+    if s in _valid_elements:
+        return
+    if _match_safe_element(s) is None:
+        raise _invalid_element_error(s)
+    _remember_element(s)
+
+
+def _known_strings(items: tuple[object, ...]) -> bool:
+    """Tell whether every item is a string already known to be a valid element."""
+    try:
+        return _elements_known(items)
+    except TypeError:  # unhashable items: let the general path explain
+        return False
+
+
+def _is_flattenable(obj: object) -> bool:
+    """Tell whether ``obj`` is a sequence (not a mapping, not str or bytes) to flatten."""
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        return False
+    if isinstance(obj, Sequence):
+        return not isinstance(obj, Mapping)
+    if isinstance(obj, Mapping) or callable(getattr(obj, "keys", None)):
+        return False
+    return all(callable(getattr(obj, name, None)) for name in ("__getitem__", "__len__", "__iter__"))
+
+
+def _flatten_into(args: Iterable[object], out: list[str]) -> None:
+    """Append the validated strings of ``args`` to ``out``, flattening nested sequences."""
+    for arg in args:
+        if isinstance(arg, SafeStrTuple):
+            out.extend(arg)
+        elif isinstance(arg, str):
+            _check_element(arg)
+            out.append(arg)
+        elif _is_flattenable(arg):
+            _flatten_into(arg, out)  # type: ignore[arg-type]
+        else:
+            raise TypeError(
+                f"Invalid argument type: {type(arg).__name__} ({arg!r:.60}); a key is built from str, "
+                "sequences of str and SafeStrTuples"
+            )
+
+
+def _strings_of(args: tuple[object, ...]) -> tuple[str, ...]:
+    """Flatten and validate constructor arguments (the general, slower path)."""
+    out: list[str] = []
+    _flatten_into(args, out)
+    return tuple(out)
+
+
+class SafeStrTuple(tuple[str, ...]):
+    """A flat, immutable, hashable tuple of safe strings: a hierarchical key.
+
+    Built from any number of arguments, each a ``str``, a ``SafeStrTuple``, or any nesting of
+    sequences of those (not mappings, not bytes), flattened in order:
+    ``SafeStrTuple("a", ["b", ("c",)], SafeStrTuple("d")) == ("a", "b", "c", "d")``.
+    Every string must pass :func:`is_safe_str_element`; otherwise a ``ValueError`` names the
+    element and says what is wrong. Any other argument type is a ``TypeError``.
+
+    It subclasses ``tuple``: hashing, comparison with plain tuples of the same strings,
+    indexing and iteration behave (and cost) as for a tuple, and it is interchangeable with
+    the plain tuple as a dict key. Slicing and ``reversed()`` give a ``SafeStrTuple``; ``+``
+    accepts a str, list, tuple or SafeStrTuple on either side. ``==`` also accepts what could
+    be turned into a key (``SafeStrTuple("a") == "a"``) and never raises.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
+        """Build a key from its parts (see the class docstring)."""
+        if not more:
+            kind = type(arg)
+            if kind is cls:
+                return arg  # type: ignore[return-value]
+            if kind is str:
+                _check_element(arg)  # type: ignore[arg-type]
+                return _tuple_new(cls, (arg,))
+            if kind is tuple and _known_strings(arg):  # type: ignore[arg-type]
+                return _tuple_new(cls, arg)  # type: ignore[arg-type]
+            if arg is _NO_ARG:
+                return _tuple_new(cls)
+            return _tuple_new(cls, _strings_of((arg,)))
+        return _tuple_new(cls, _strings_of((arg, *more)))
+
+    @classmethod
+    def _from_trusted_strings(cls: type[_T], strings: Iterable[str]) -> _T:
+        """Build an instance without any validation.
+
+        Private to the persidict packages: stores call it for names they have validated
+        themselves (e.g. with ``is_safe_str_element`` while listing a directory). Passing
+        strings that are not valid elements breaks every guarantee of the class.
+        """
+        return _tuple_new(cls, strings)
+
+    @property
+    def strings(self) -> tuple[str, ...]:
+        """The elements as a plain tuple."""
+        return tuple(self)
+
+    @property
+    def str_chain(self) -> tuple[str, ...]:
+        """The elements as a plain tuple (an alias of :attr:`strings`)."""
+        return tuple(self)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex, /) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice, /) -> SafeStrTuple: ...
+
+    def __getitem__(self, index: SupportsIndex | slice, /) -> str | SafeStrTuple:
+        """Return one element (a str) or, for a slice, a ``SafeStrTuple``."""
+        if isinstance(index, slice):
+            return _tuple_new(SafeStrTuple, tuple.__getitem__(self, index))
+        return tuple.__getitem__(self, index)
+
+    def __reversed__(self: _T) -> _T:  # type: ignore[override]
+        """Return the elements in reverse order, as a key of the same class."""
+        return _tuple_new(type(self), tuple.__getitem__(self, slice(None, None, -1)))
+
+    def __add__(self, other: object, /) -> SafeStrTuple:
+        """Append ``other`` (a str, sequence of str or SafeStrTuple) and return a new key.
+
+        The result is a ``NonEmptySafeStrTuple`` when either operand is one, otherwise a
+        ``SafeStrTuple``.
+        """
+        right = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
+        cls = (
+            NonEmptySafeStrTuple
+            if isinstance(self, NonEmptySafeStrTuple) or isinstance(right, NonEmptySafeStrTuple)
+            else SafeStrTuple
+        )
+        return _tuple_new(cls, tuple.__add__(self, right))
+
+    def __radd__(self, other: object, /) -> SafeStrTuple:
+        """Prepend ``other`` (a str, sequence of str or SafeStrTuple) and return a new key."""
+        left = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
+        cls = (
+            NonEmptySafeStrTuple
+            if isinstance(self, NonEmptySafeStrTuple) or isinstance(left, NonEmptySafeStrTuple)
+            else SafeStrTuple
+        )
+        return _tuple_new(cls, tuple.__add__(left, self))
+
+    def __eq__(self, other: object, /) -> bool:
+        """Compare with a key, a plain tuple, or anything that can be turned into a key.
+
+        Never raises: a value that cannot be a key compares unequal.
+        """
+        if isinstance(other, tuple):
+            if tuple.__eq__(self, other):
+                return True
+            if isinstance(other, SafeStrTuple):
+                return False
+        elif not isinstance(other, (str, list)):
+            return NotImplemented
+        try:
+            coerced = SafeStrTuple(other)
+        except (TypeError, ValueError, RecursionError):
+            return False
+        return tuple.__eq__(self, coerced)
+
+    def __ne__(self, other: object, /) -> bool:
+        """The negation of ``==`` (also never raises)."""
+        result = self.__eq__(other)
+        if result is NotImplemented:
+            return NotImplemented
+        return not result
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        """Return ``ClassName(('a', 'b'))``."""
+        return f"{type(self).__name__}({tuple.__repr__(self)})"
+
+    __str__ = __repr__
+
+    def __getnewargs__(self) -> tuple[tuple[str, ...]]:
+        """Arguments that rebuild the key when unpickling (it is validated again)."""
+        return (tuple(self),)
+
+    def __copy__(self: _T) -> _T:
+        """Return ``self``: a key is immutable."""
+        return self
+
+    def __deepcopy__(self: _T, memo: dict[int, Any]) -> _T:
+        """Return ``self``: a key is immutable and holds only strings."""
+        return self
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source_type: Any, handler: Any) -> Any:
+        """Let a pydantic v2 model use this class as a field type.
+
+        Validates from a str, a list or tuple of str, or a ``SafeStrTuple``; serializes to JSON as
+        a list of str. pydantic is imported only here, when pydantic asks.
+        """
+        from ._pydantic import core_schema_for
+
+        return core_schema_for(cls)
+
+
+class NonEmptySafeStrTuple(SafeStrTuple):
+    """A :class:`SafeStrTuple` with at least one element: the key type of every store.
+
+    ``NonEmptySafeStrTuple(k)`` returns ``k`` itself when ``k`` already is one, and does not
+    validate again when ``k`` is a non-empty ``SafeStrTuple``, so normalising keys that came
+    from a store costs next to nothing.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
+        """Build a key from its parts; an empty result is a ``ValueError``."""
+        if not more:
+            kind = type(arg)
+            if kind is cls:
+                return arg  # type: ignore[return-value]
+            if cls is NonEmptySafeStrTuple and (kind is str or kind is tuple):
+                try:
+                    hit = _nonempty_cache_get(arg)
+                except TypeError:  # a tuple holding something unhashable: the general path
+                    hit = None
+                else:
+                    if hit is None:
+                        hit = _make_nonempty_and_remember(arg)
+                if hit is not None:
+                    return hit  # type: ignore[return-value]
+            if isinstance(arg, SafeStrTuple):
+                if not arg:
+                    raise _empty_error()
+                return _tuple_new(cls, arg)
+            if arg is _NO_ARG:
+                raise _empty_error()
+            strings = _strings_of((arg,))
+        else:
+            strings = _strings_of((arg, *more))
+        if not strings:
+            raise _empty_error()
+        return _tuple_new(cls, strings)
+
+
+def _make_nonempty_and_remember(arg: object) -> NonEmptySafeStrTuple:
+    """Build a ``NonEmptySafeStrTuple`` from a hashable str or plain tuple and cache it."""
+    if type(arg) is str:
+        _check_element(arg)
+        made = _tuple_new(NonEmptySafeStrTuple, (arg,))
+    elif arg and _known_strings(arg):  # type: ignore[arg-type]
+        made = _tuple_new(NonEmptySafeStrTuple, arg)  # type: ignore[arg-type]
+    else:
+        made = _tuple_new(NonEmptySafeStrTuple, _strings_of((arg,)))
+        if not made:
+            raise _empty_error()
+    if len(_nonempty_cache) >= _CACHE_MAX:
+        _nonempty_cache.clear()
+    _nonempty_cache[arg] = made
+    return made
+
+
+def _empty_error() -> ValueError:
+    return ValueError("A NonEmptySafeStrTuple must contain at least one string")
