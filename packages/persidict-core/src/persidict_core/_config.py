@@ -151,7 +151,7 @@ class StoreConfig(BaseModel):
         return self
 
 
-_STORE_FACTORIES: dict[str, tuple[type[StoreConfig], Callable[..., Any]]] = {}
+_STORE_FACTORIES: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {}
 
 # Where the kinds of the other persidict distributions live: importing the module registers them.
 _KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
@@ -164,12 +164,16 @@ _KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def register_store_kind(kind: str, config_class: type[StoreConfig], factory: Callable[..., Any]) -> None:
-    """Register ``factory`` (usually the store class) as the opener of configs of ``kind``."""
+def register_store_kind(kind: str, config_class: type[BaseModel], factory: Callable[..., Any]) -> None:
+    """Register ``factory`` (usually the store class) as the opener of configs of ``kind``.
+
+    ``config_class`` is a `StoreConfig` subclass for stores; a group of stores that is not
+    itself a store (``OverlappingMultiDict``) registers its own model with a ``kind`` field.
+    """
     _STORE_FACTORIES[kind] = (config_class, factory)
 
 
-def _lookup_kind(kind: str) -> tuple[type[StoreConfig], Callable[..., Any]]:
+def _lookup_kind(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
     if kind not in _STORE_FACTORIES and kind in _KIND_HOMES:
         module, distribution = _KIND_HOMES[kind]
         try:
@@ -185,9 +189,13 @@ def _lookup_kind(kind: str) -> tuple[type[StoreConfig], Callable[..., Any]]:
         raise ValueError(f"Unknown store kind {kind!r}; known kinds: {known}") from None
 
 
-def config_from_data(data: StoreConfig | Mapping[str, Any] | str | bytes) -> StoreConfig:
-    """Validate ``data`` (a config, a dict or JSON text) into the config class of its ``kind``."""
-    if isinstance(data, StoreConfig):
+def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> StoreConfig | Any:
+    """Validate ``data`` (a config, a dict or JSON text) into the config class of its ``kind``.
+
+    The result is a `StoreConfig`, except for kinds that are groups of stores (see
+    `register_store_kind`).
+    """
+    if isinstance(data, BaseModel) and isinstance(getattr(data, "kind", None), str):
         return data
     if isinstance(data, (str, bytes)):
         data = json.loads(data)
@@ -201,8 +209,8 @@ def config_from_data(data: StoreConfig | Mapping[str, Any] | str | bytes) -> Sto
 
 
 def store_from_config(
-    config: StoreConfig | Mapping[str, Any] | str | bytes, runtime_parts: Mapping[str, Any] | None = None
-) -> PersiDict:
+    config: BaseModel | Mapping[str, Any] | str | bytes, runtime_parts: Mapping[str, Any] | None = None
+) -> PersiDict | Any:
     """Open the store that ``config`` describes.
 
     Args:
@@ -211,7 +219,8 @@ def store_from_config(
             backend, a wrapper's component stores); they override the config's fields.
 
     Returns:
-        A store over the same location as the one the config came from.
+        A store over the same location as the one the config came from (for the kind
+        ``overlapping_multi_dict``, an ``OverlappingMultiDict``, which is not a `PersiDict`).
     """
     validated = config_from_data(config)
     _, factory = _lookup_kind(validated.kind)
@@ -220,7 +229,7 @@ def store_from_config(
         if isinstance(value, StoreConfig):  # nested stores of wrappers
             params[name] = store_from_config(value)
     params.update(runtime_parts or {})
-    store: PersiDict = factory(**params)
+    store: PersiDict | Any = factory(**params)
     return store
 
 
