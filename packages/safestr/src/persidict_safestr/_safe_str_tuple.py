@@ -47,6 +47,11 @@ def _known_strings(items: tuple[object, ...]) -> bool:
         return False
 
 
+def _is_flat_str_tuple(arg: object) -> bool:
+    """Tell whether ``arg`` is a non-empty plain tuple of plain str."""
+    return type(arg) is tuple and bool(arg) and all(type(element) is str for element in arg)
+
+
 def _is_flattenable(obj: object) -> bool:
     """Tell whether ``obj`` is a sequence (not a mapping, not str or bytes) to flatten."""
     if isinstance(obj, (str, bytes, bytearray, memoryview)):
@@ -61,7 +66,13 @@ def _is_flattenable(obj: object) -> bool:
 def _flatten_into(args: Iterable[object], out: list[str]) -> None:
     """Append the validated strings of ``args`` to ``out``, flattening nested sequences."""
     for arg in args:
-        if isinstance(arg, SafeStrTuple):
+        kind = type(arg)
+        if kind is str:
+            _check_element(arg)  # type: ignore[arg-type]
+            out.append(arg)  # type: ignore[arg-type]
+        elif kind is tuple or kind is list:
+            _flatten_into(arg, out)  # type: ignore[arg-type]
+        elif isinstance(arg, SafeStrTuple):
             out.extend(arg)
         elif isinstance(arg, str):
             _check_element(arg)
@@ -245,11 +256,9 @@ class NonEmptySafeStrTuple(SafeStrTuple):
 
     def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
         """Build a key from its parts; an empty result is a ``ValueError``."""
-        if not more:
-            kind = type(arg)
-            if kind is cls:
-                return arg  # type: ignore[return-value]
-            if cls is NonEmptySafeStrTuple and (kind is str or kind is tuple):
+        kind = type(arg)
+        if kind is str or kind is tuple:
+            if not more and cls is NonEmptySafeStrTuple:
                 try:
                     hit = _nonempty_cache_get(arg)
                 except TypeError:  # a tuple holding something unhashable: the general path
@@ -259,6 +268,9 @@ class NonEmptySafeStrTuple(SafeStrTuple):
                         hit = _make_nonempty_and_remember(arg)
                 if hit is not None:
                     return hit  # type: ignore[return-value]
+        elif kind is cls and not more:
+            return arg  # type: ignore[return-value]
+        if not more:
             if isinstance(arg, SafeStrTuple):
                 if not arg:
                     raise _empty_error()
@@ -279,6 +291,10 @@ def _make_nonempty_and_remember(arg: object) -> NonEmptySafeStrTuple:
         _check_element(arg)
         made = _tuple_new(NonEmptySafeStrTuple, (arg,))
     elif arg and _known_strings(arg):  # type: ignore[arg-type]
+        made = _tuple_new(NonEmptySafeStrTuple, arg)  # type: ignore[arg-type]
+    elif _is_flat_str_tuple(arg):
+        for element in arg:  # type: ignore[attr-defined]
+            _check_element(element)
         made = _tuple_new(NonEmptySafeStrTuple, arg)  # type: ignore[arg-type]
     else:
         made = _tuple_new(NonEmptySafeStrTuple, _strings_of((arg,)))
