@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
 from persidict_core import FileDirDict, LocalDict, PersiDict
 from persidict_core.testing import PersiDictConformance, StoreFactory
 
@@ -46,7 +47,10 @@ class FileDirDictConformance(PersiDictConformance):
 
         def factory(**params: Any) -> PersiDict:
             return FileDirDict(
-                base_dir=tmp_path / f"store{next(counter)}", digest_len=self.digest_len, fsync=self.fsync, **params
+                base_dir=tmp_path / f"store{next(counter)}",
+                digest_len=self.digest_len,
+                fsync=self.fsync,
+                **params,
             )
 
         return factory

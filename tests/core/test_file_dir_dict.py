@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from persidict_core import (
     BackendError,
     DeserializationError,
@@ -18,7 +20,6 @@ from persidict_core import (
     SerializationError,
     store_from_config,
 )
-from pydantic import ValidationError
 
 
 def files_under(root: Path) -> list[str]:
@@ -76,7 +77,9 @@ def test_base_dir_is_created_and_must_not_be_a_file(tmp_path: Path) -> None:
     assert a_file.read_text() == "x"
 
 
-def test_relative_base_dir_is_resolved_at_construction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_base_dir_is_resolved_at_construction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     store = FileDirDict(base_dir="rel")
     assert store.base_dir == str(tmp_path / "rel")
@@ -118,7 +121,9 @@ def test_invalid_parameters_name_the_field(tmp_path: Path, params: dict[str, obj
 
 
 def test_config_round_trips_through_json(tmp_path: Path) -> None:
-    store = FileDirDict(base_dir=tmp_path, serialization_format="json", digest_len=2, base_class_for_values=dict)
+    store = FileDirDict(
+        base_dir=tmp_path, serialization_format="json", digest_len=2, base_class_for_values=dict
+    )
     store["k"] = {"v": 1}
     text = store.config.model_dump_json()
     assert '"base_class_for_values":"builtins:dict"' in text

@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from persidict_core import (
     DELETE_CURRENT,
     KEEP_CURRENT,
@@ -16,7 +18,6 @@ from persidict_core import (
     LocalDictBackend,
     MutationPolicyError,
 )
-from pydantic import ValidationError
 
 
 def test_local_dict_accepts_values_of_local_classes() -> None:

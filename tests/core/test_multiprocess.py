@@ -16,7 +16,7 @@ def payload(writer: int, seq: int) -> dict[str, Any]:
 
 
 def is_whole(value: dict[str, Any]) -> bool:
-    return hashlib.sha256(value["body"]).hexdigest() == value["digest"]
+    return bool(hashlib.sha256(value["body"]).hexdigest() == value["digest"])
 
 
 def hammer(base_dir: str, writer: int, rounds: int, queue: Any) -> None:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from persidict_safestr import is_safe_str_element
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -24,6 +23,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from persidict_safestr import is_safe_str_element
 
 from ._errors import MissingBackendError
 from ._serialization import is_text_format
@@ -200,7 +201,9 @@ def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> Store
     if isinstance(data, (str, bytes)):
         data = json.loads(data)
     if not isinstance(data, Mapping):
-        raise TypeError(f"A store config must be a StoreConfig, a mapping or JSON text, got {type(data).__name__}")
+        raise TypeError(
+            f"A store config must be a StoreConfig, a mapping or JSON text, got {type(data).__name__}"
+        )
     kind = data.get("kind")
     if not isinstance(kind, str):
         raise ValueError("A store config needs a 'kind' naming the store class")

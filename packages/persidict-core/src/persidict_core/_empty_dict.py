@@ -53,7 +53,9 @@ class EmptyDict(PersiDict):
         )
         super().__init__(config)
 
-    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         raise KeyError(key)
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> None:

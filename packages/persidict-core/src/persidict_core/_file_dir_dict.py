@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Literal
 
+from pydantic import NonNegativeInt, StrictBool, field_validator
+
 from persidict_safestr import (
     NonEmptySafeStrTuple,
     SafeStrTuple,
@@ -16,7 +18,6 @@ from persidict_safestr import (
     sign_safe_str,
     unsign_safe_str,
 )
-from pydantic import NonNegativeInt, StrictBool, field_validator
 
 from ._config import StoreConfig
 from ._errors import BackendError, MutationPolicyError
@@ -29,8 +30,12 @@ __all__ = ["FileDirDict", "FileDirDictConfig"]
 _NAME_MAX: Final = 255  # bytes per file name on ext4, XFS, APFS, NTFS; names here are ASCII
 _TEMP_PREFIX: Final = ".#"  # '#' is not a safe character: a temp file can never look like a key
 _TEMP_SUFFIX: Final = ".tmp"
-_READ_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_WRITE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_READ_FLAGS: Final = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+_WRITE_FLAGS: Final = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 _MAX_VERIFIED_DIRS: Final = 100_000
 
 
@@ -234,13 +239,17 @@ class FileDirDict(PersiDict):
             self._verified_dirs.update(created)
 
     # ----------------------------------------------------------------- primitives
-    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         directory, path = self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             raise KeyError(key)
         return self._read_path(path, key, if_etag_differs)
 
-    def _read_path(self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str] | ETagHasNotChangedFlag:
+    def _read_path(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         try:
             fd = os.open(path, _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
@@ -276,7 +285,9 @@ class FileDirDict(PersiDict):
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         directory, path = self._file_path(key)
         # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
-        data = serialize(value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression)
+        data = serialize(
+            value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+        )
         temp_path = self._open_temp(directory, path, key)
         fd = temp_path[1]
         temp = temp_path[0]
@@ -316,7 +327,9 @@ class FileDirDict(PersiDict):
         return _etag_of(st)
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
-        temp = f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
+        temp = (
+            f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
+        )
         for _ in range(3):
             if directory not in self._verified_dirs:
                 self._ensure_dir(directory, key)

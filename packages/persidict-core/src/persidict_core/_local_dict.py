@@ -127,7 +127,9 @@ class LocalDict(PersiDict):
     def _full(self, key: NonEmptySafeStrTuple) -> tuple[str, ...]:
         return self._prefix + key if self._prefix else key
 
-    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         try:
             value, _, etag = self._items[self._full(key)]
         except KeyError:

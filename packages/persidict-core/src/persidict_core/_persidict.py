@@ -36,7 +36,7 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
     return NonEmptySafeStrTuple(key)
 
 
-class PersiDict(MutableMapping[NonEmptySafeStrTuple, Any], ABC):
+class PersiDict(MutableMapping[Any, Any], ABC):
     """A persistent dictionary: the API of ``dict`` over storage shared by many processes.
 
     Keys are `NonEmptySafeStrTuple`s (given as a str, a sequence of str or a SafeStrTuple);
@@ -124,7 +124,9 @@ class PersiDict(MutableMapping[NonEmptySafeStrTuple, Any], ABC):
 
     def __repr__(self) -> str:
         fields = ", ".join(
-            f"{name}={getattr(self._config, name)!r}" for name in type(self._config).model_fields if name != "kind"
+            f"{name}={getattr(self._config, name)!r}"
+            for name in type(self._config).model_fields
+            if name != "kind"
         )
         return f"{type(self).__name__}({fields})"
 
@@ -134,7 +136,9 @@ class PersiDict(MutableMapping[NonEmptySafeStrTuple, Any], ABC):
 
     # ----------------------------------------------------------------- primitives
     @abstractmethod
-    def _read(self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         """Return ``(value, etag)``, or `ETAG_HAS_NOT_CHANGED`; raise KeyError if absent."""
 
     @abstractmethod
@@ -385,11 +389,11 @@ class PersiDict(MutableMapping[NonEmptySafeStrTuple, Any], ABC):
         # (timestamp, key): ties are broken by the key, so the order is deterministic.
         stamped = ((timestamp, key) for key, _, timestamp in self._iter_entries(False, True))
         if max_n is None:
-            ordered = sorted(stamped, reverse=newest_first)  # type: ignore[type-var]
+            ordered = sorted(stamped, reverse=newest_first)
         elif newest_first:
-            ordered = heapq.nlargest(max_n, stamped)  # type: ignore[type-var]
+            ordered = heapq.nlargest(max_n, stamped)
         else:
-            ordered = heapq.nsmallest(max_n, stamped)  # type: ignore[type-var]
+            ordered = heapq.nsmallest(max_n, stamped)
         return [key for _, key in ordered]
 
     def oldest_keys(self, max_n: int | None = None) -> list[NonEmptySafeStrTuple]:

@@ -49,7 +49,9 @@ def is_text_format(serialization_format: str) -> bool:
     return serialization_format not in BINARY_FORMATS
 
 
-def serialize(value: Any, serialization_format: str, *, context: str, compression: str | None = None) -> bytes:
+def serialize(
+    value: Any, serialization_format: str, *, context: str, compression: str | None = None
+) -> bytes:
     """Encode ``value`` in ``serialization_format``.
 
     Args:
@@ -142,7 +144,7 @@ def _encode_json(value: Any, context: str) -> bytes:
         # that would be silent data loss, so the warning becomes an error.
         warnings.simplefilter("error")
         try:
-            text = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT)
+            text: str = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT)
         except Exception as exc:
             raise SerializationError(f"Cannot encode the value for {context} as JSON: {exc}") from exc
     try:
@@ -165,4 +167,6 @@ def _decode_json(data: bytes, context: str) -> Any:
                 _register_handlers_for(library)
         return jsonpickle.decode(text, keys=True, safe=True, on_missing="error")
     except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
-        raise DeserializationError(f"Cannot decode the JSON of {context}: {type(exc).__name__}: {exc}") from exc
+        raise DeserializationError(
+            f"Cannot decode the JSON of {context}: {type(exc).__name__}: {exc}"
+        ) from exc

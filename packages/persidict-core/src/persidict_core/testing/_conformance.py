@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import pytest
+
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from .._config import store_from_config
@@ -24,7 +25,11 @@ class StoreFactory(Protocol):
     """Builds a new, empty store at a fresh location."""
 
     def __call__(
-        self, *, serialization_format: str = "pkl", append_only: bool = False, base_class_for_values: type | None = None
+        self,
+        *,
+        serialization_format: str = "pkl",
+        append_only: bool = False,
+        base_class_for_values: type | None = None,
     ) -> PersiDict: ...
 
 
@@ -106,7 +111,9 @@ class PersiDictConformance:
         assert sorted(map(repr, store.values())) == sorted(map(repr, data.values()))
         assert dict(store.items()) == data
         assert {k: v for k, v, _ in store.items_and_timestamps()} == data
-        assert sorted(map(repr, (v for v, _ in store.values_and_timestamps()))) == sorted(map(repr, data.values()))
+        assert sorted(map(repr, (v for v, _ in store.values_and_timestamps()))) == sorted(
+            map(repr, data.values())
+        )
         assert {k for k, _ in store.keys_and_timestamps()} == set(data)
 
     def test_dict_methods(self, store: PersiDict) -> None:
