@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import Report, best_time, header  # noqa: E402
+from _harness import best_time, header  # noqa: E402
 
 from persidict_safestr import NonEmptySafeStrTuple  # noqa: E402
 from persidict_safestr import _safe_str_tuple as _impl  # noqa: E402
@@ -60,10 +60,11 @@ def main() -> int:
 
     # First-seen keys: one call per distinct key, the loop over the batch timed on both sides.
     state = [0]
-    batch: dict[str, list] = {}
+    batch: dict[str, list[object]] = {}
 
     def refill() -> None:
-        batch["strings"], batch["triples"] = _fresh_batch(state)
+        strings, triples = _fresh_batch(state)
+        batch["strings"], batch["triples"] = list(strings), list(triples)
 
     def ours_str() -> None:
         for x in batch["strings"]:
