@@ -253,3 +253,9 @@ def test_keys_are_immutable() -> None:
         t.strings = ("b",)  # type: ignore[misc]
     with pytest.raises(AttributeError):
         t.anything = 1  # type: ignore[attr-defined]
+
+
+def test_many_distinct_keys_beyond_the_cache_bound() -> None:
+    keys = [NonEmptySafeStrTuple(("k", f"n{i}")) for i in range(20_000)]
+    assert all(key == ("k", f"n{i}") for i, key in enumerate(keys))
+    assert NonEmptySafeStrTuple(("k", "n0")) == keys[0]

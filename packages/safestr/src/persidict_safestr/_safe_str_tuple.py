@@ -257,17 +257,15 @@ class NonEmptySafeStrTuple(SafeStrTuple):
     def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
         """Build a key from its parts; an empty result is a ``ValueError``."""
         kind = type(arg)
-        if kind is str or kind is tuple:
-            if not more and cls is NonEmptySafeStrTuple:
-                try:
-                    hit = _nonempty_cache_get(arg)
-                except TypeError:  # a tuple holding something unhashable: the general path
-                    hit = None
-                else:
-                    if hit is None:
-                        hit = _make_nonempty_and_remember(arg)
+        if (kind is tuple or kind is str) and cls is NonEmptySafeStrTuple and not more:
+            try:
+                hit = _nonempty_cache_get(arg)
+            except TypeError:  # a tuple holding something unhashable: the general path
+                pass
+            else:
                 if hit is not None:
                     return hit  # type: ignore[return-value]
+                return _make_nonempty_and_remember(arg)  # type: ignore[return-value]
         elif kind is cls and not more:
             return arg  # type: ignore[return-value]
         if not more:
