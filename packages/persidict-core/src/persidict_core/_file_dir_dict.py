@@ -37,6 +37,7 @@ _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
 _MAX_VERIFIED_DIRS: Final = 100_000
+_MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
 
 
 class FileDirDictConfig(StoreConfig):
@@ -134,6 +135,8 @@ class FileDirDict(PersiDict):
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
         self._verified_dirs: set[str] = {self._base_dir}
         self._encoded_names: dict[str, str] = {}
+        self._valid_names: dict[str, str] = {}
+        self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -188,10 +191,19 @@ class FileDirDict(PersiDict):
         return os.path.join(self._base_dir, *names)
 
     def _file_path(self, key: NonEmptySafeStrTuple) -> tuple[str, str]:
-        """Return ``(directory, file path)`` of ``key``, checking each element's length."""
-        directory = self._dir_path(key, len(key) - 1)
-        leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
-        return directory, os.path.join(directory, leaf)
+        """Return ``(directory, file path)`` of ``key``, checking each element's length.
+
+        Paths are remembered (bounded): building them is a large part of a small read.
+        """
+        paths = self._paths.get(key)
+        if paths is None:
+            directory = self._dir_path(key, len(key) - 1)
+            leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
+            paths = (directory, os.path.join(directory, leaf))
+            if len(self._paths) >= _MAX_CACHED_NAMES:
+                self._paths.clear()
+            self._paths[key] = paths
+        return paths
 
     def _is_inside(self, directory: str) -> bool:
         """True if ``directory`` is a real directory of this store (no symlink on the way)."""
@@ -386,11 +398,15 @@ class FileDirDict(PersiDict):
         return st
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        try:
-            self._stat(key)
-        except KeyError:
+        directory, path = self._file_path(key)
+        if len(key) > 1 and not self._is_inside(directory):
             return False
-        return True
+        try:
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
 
     def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
@@ -399,14 +415,18 @@ class FileDirDict(PersiDict):
         return _etag_of(self._stat(key))
 
     # ----------------------------------------------------------------- listing
-    def _walk(self) -> Iterator[tuple[tuple[str, ...], str, os.DirEntry[str]]]:
-        """Yield ``(parent key elements, element, entry)`` for every key file.
+    def _scan(self, with_entries: bool) -> Iterator[Any]:
+        """Yield every key (or ``(key, entry)`` pairs), in directory-listing order.
 
         Skips temporary and foreign files, symlinks, and directories that vanish meanwhile.
+        This loop is the cost of ``len``, ``keys()`` and every iteration, so it is kept flat
+        and remembers the names it has already validated.
         """
         extension = self._extension
         cut = -len(extension)
         decode = self._decode_name
+        known = self._valid_names
+        make_key = NonEmptySafeStrTuple._from_trusted_strings
         stack: list[tuple[str, tuple[str, ...]]] = [(self._base_dir, ())]
         while stack:
             directory, prefix = stack.pop()
@@ -418,36 +438,37 @@ class FileDirDict(PersiDict):
                 for entry in entries:
                     name = entry.name
                     try:
-                        if entry.is_dir(follow_symlinks=False):
+                        # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
+                        if name.endswith(extension) and entry.is_file(follow_symlinks=False):
+                            element = known.get(name)
+                            if element is None:
+                                element = decode(name[:cut])
+                                if element is None:
+                                    continue
+                                if len(known) < _MAX_CACHED_NAMES:
+                                    known[name] = element
+                            key = make_key((*prefix, element) if prefix else (element,))
+                            yield (key, entry) if with_entries else key
+                        elif entry.is_dir(follow_symlinks=False):
                             element = decode(name)
                             if element is not None:
                                 stack.append((entry.path, (*prefix, element)))
-                            continue
-                        if not name.endswith(extension) or not entry.is_file(follow_symlinks=False):
-                            continue
                     except OSError:
                         continue
-                    element = decode(name[:cut])
-                    if element is not None:
-                        yield prefix, element, entry
 
     def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
-        for prefix, element, _ in self._walk():
-            yield make_key((*prefix, element))
+        return self._scan(with_entries=False)
 
     def _count(self) -> int:
         count = 0
-        for _ in self._walk():
+        for _ in self._scan(with_entries=False):
             count += 1
         return count
 
     def _iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
-        for prefix, element, entry in self._walk():
-            key = make_key((*prefix, element))
+        for key, entry in self._scan(with_entries=True):
             value = timestamp = None
             if with_timestamps:
                 try:
@@ -463,14 +484,14 @@ class FileDirDict(PersiDict):
 
     def _clear(self) -> None:
         directories = []
-        for prefix, _, entry in self._walk():
+        for key, entry in self._scan(with_entries=True):
             try:
                 os.unlink(entry.path)
             except FileNotFoundError:
                 pass
             except OSError as exc:
                 raise BackendError(f"Cannot delete {entry.path!r}: {exc}") from exc
-            if prefix:
+            if len(key) > 1:
                 directories.append(os.path.dirname(entry.path))
         # Remove the directories that are now empty, deepest first (never base_dir itself).
         for directory in sorted(set(directories), key=len, reverse=True):
