@@ -234,7 +234,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __contains__(self, key: object) -> bool:
         """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
-        return self._contains(_key(key))  # type: ignore[arg-type]
+        return self._contains(_key(key))
 
     def __len__(self) -> int:
         """Return the number of keys (listing, never reading values)."""
