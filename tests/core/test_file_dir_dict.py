@@ -309,3 +309,11 @@ def test_nanosecond_timestamps(tmp_path: Path) -> None:
     store = FileDirDict(base_dir=tmp_path)
     store["k"] = 1
     assert store.timestamp("k") == (tmp_path / "k.pkl").stat().st_mtime_ns / 1e9
+
+
+def test_a_signed_name_of_dot_dot_is_not_a_key(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, digest_len=1)
+    (tmp_path / ".._l.pkl").write_bytes(pickle.dumps("planted"))
+    (tmp_path / "._2").mkdir()  # not a valid signed name of "."
+    store["ok"] = 1
+    assert list(store) == [("ok",)]

@@ -182,7 +182,9 @@ class FileDirDict(PersiDict):
             return None
         if not self._digest_len:
             return name
-        return unsign_safe_str(name, self._digest_len)
+        element = unsign_safe_str(name, self._digest_len)
+        # unsign only checks the suffix: ".._l" carries a valid one but names "..".
+        return element if element is not None and is_safe_str_element(element) else None
 
     def _dir_path(self, key: SafeStrTuple, upto: int) -> str:
         if upto == 0:
