@@ -314,6 +314,7 @@ def test_nanosecond_timestamps(tmp_path: Path) -> None:
 def test_a_signed_name_of_dot_dot_is_not_a_key(tmp_path: Path) -> None:
     store = FileDirDict(base_dir=tmp_path, digest_len=1)
     (tmp_path / ".._l.pkl").write_bytes(pickle.dumps("planted"))
-    (tmp_path / "._2").mkdir()  # not a valid signed name of "."
+    (tmp_path / "._k").mkdir()  # the signed name of "."
+    (tmp_path / "._k" / "x_t.pkl").write_bytes(pickle.dumps("planted"))
     store["ok"] = 1
     assert list(store) == [("ok",)]
