@@ -117,7 +117,8 @@ ValueClass = Annotated[
 class StoreConfig(BaseModel):
     """Fields every store has; each store class extends this with its own fields and ``kind``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # defer_build: schemas are built on first use, not at import (import time matters to CLIs).
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     kind: str
     """Which store class this config opens (e.g. ``"file_dir_dict"``)."""
