@@ -1,0 +1,20 @@
+"""persidict-s3: persistent dicts on AWS S3 and S3-compatible services.
+
+Public API:
+
+* `BasicS3Dict`: one S3 object per key, no local cache; `BasicS3DictConfig` describes it;
+* `S3Dict` (also named `S3Dict_FileDirCached`): a `BasicS3Dict` with a local file cache
+  validated by ETag; `S3DictConfig` describes it.
+
+Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botocore
+``client_config``. boto3 is imported when the first store is created, not by this import.
+"""
+
+from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
+from ._version import __version__
+
+__all__ = [
+    "BasicS3Dict",
+    "BasicS3DictConfig",
+    "__version__",
+]

@@ -1,0 +1,349 @@
+"""`BasicS3Dict`: one S3 object per key, no local cache."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import JsonValue, PositiveInt, field_validator
+
+from persidict_core import (
+    ETAG_HAS_NOT_CHANGED,
+    ETagHasNotChangedFlag,
+    KeyLike,
+    PersiDict,
+    StoreConfig,
+    deserialize,
+    serialize,
+    to_key,
+)
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
+
+from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
+
+__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of"]
+
+_CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
+_TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
+_ABSENT: Final = object()
+
+
+def content_type_of(serialization_format: str) -> str:
+    """Return the ``Content-Type`` of objects written in ``serialization_format``."""
+    return _CONTENT_TYPES.get(serialization_format, _TEXT_CONTENT_TYPE)
+
+
+def normalize_root_prefix(value: str) -> str:
+    """Return ``value`` ending with ``/`` (the empty prefix stays empty)."""
+    return value if not value or value.endswith("/") else value + "/"
+
+
+class BasicS3DictConfig(StoreConfig):
+    """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
+
+    kind: Literal["basic_s3_dict"] = "basic_s3_dict"
+    bucket_name: str = "my_bucket"
+    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    region: str | None = None
+    """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
+    root_prefix: str = ""
+    """Prefix of every object name; stored ending with ``/`` when not empty."""
+    endpoint_url: str | None = None
+    """URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS or ``AWS_ENDPOINT_URL``."""
+    client_config: dict[str, JsonValue] | None = None
+    """botocore ``Config`` keyword arguments (retries, timeouts, ...) merged over our defaults."""
+    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
+    """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
+    compression: Literal["lz4"] | None = None
+    """Compress ``pkl`` values as lz4 frames (read back either way)."""
+
+    @field_validator("root_prefix")
+    @classmethod
+    def _normalize_root_prefix(cls, value: str) -> str:
+        return normalize_root_prefix(value)
+
+
+class BasicS3Dict(PersiDict):
+    """A persistent dict storing each value as an object in an S3 bucket.
+
+    Key ``("a", "b")`` is the object ``<root_prefix>a/b.<format>``. ``len`` and iteration page
+    through the listing without downloading values; `get_item_if_etag_changed` is a
+    conditional GET, so an unchanged value is not transferred; append-only writes are
+    conditional puts, so of two machines creating the same key exactly one succeeds.
+    `get_many` (and iterating over ``items()`` or ``values()``) reads many values in
+    parallel, on up to ``max_pool_connections`` threads.
+
+    Credentials come from boto3's usual chain (environment variables, ``AWS_PROFILE``, shared
+    files, SSO, instance roles) and are never part of the config.
+
+    Args:
+        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        region: AWS region (None: boto3's default).
+        root_prefix: Prefix of every object name (a ``/`` is appended when missing).
+        serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
+        append_only: If True, keys can be added but never changed or deleted.
+        base_class_for_values: If set, every value must be an instance of this class.
+        endpoint_url: URL of an S3-compatible service; None for AWS (boto3 honours the
+            standard ``AWS_ENDPOINT_URL`` variable).
+        client_config: botocore ``Config`` arguments (JSON-serializable dict) merged over our
+            defaults: standard retries with 5 attempts, 10 s connect and 60 s read timeouts.
+        max_pool_connections: HTTP connection pool size and bulk-read parallelism.
+        compression: ``"lz4"`` to compress ``pkl`` values.
+        **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
+            ignored; unknown names are a `ValidationError`.
+
+    Raises:
+        pydantic.ValidationError: An invalid parameter.
+        persidict_core.BackendError: The bucket cannot be reached or created (missing
+            credentials, a name S3 refuses, a name owned by another account, ...).
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
+        "bucket_name",
+        "region",
+        "root_prefix",
+        "endpoint_url",
+        "client_config",
+        "max_pool_connections",
+        "compression",
+    }
+    _config: BasicS3DictConfig
+
+    def __init__(
+        self,
+        bucket_name: str = "my_bucket",
+        region: str | None = None,
+        root_prefix: str = "",
+        serialization_format: str = "pkl",
+        append_only: bool = False,
+        base_class_for_values: type | None = None,
+        *,
+        endpoint_url: str | None = None,
+        client_config: dict[str, Any] | None = None,
+        max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
+        compression: Literal["lz4"] | None = None,
+        **other_params: Any,
+    ) -> None:
+        config = self._make_config(
+            dict(
+                bucket_name=bucket_name,
+                region=region,
+                root_prefix=root_prefix,
+                serialization_format=serialization_format,
+                append_only=append_only,
+                base_class_for_values=base_class_for_values,
+                endpoint_url=endpoint_url,
+                client_config=client_config,
+                max_pool_connections=max_pool_connections,
+                compression=compression,
+                **other_params,
+            )
+        )
+        assert isinstance(config, BasicS3DictConfig)
+        connection = S3Connection(
+            config.bucket_name,
+            config.region,
+            config.endpoint_url,
+            config.client_config,
+            config.max_pool_connections,
+        )
+        connection.ensure_bucket()
+        self._setup(config, connection)
+
+    def _setup(self, config: BasicS3DictConfig, connection: S3Connection) -> None:
+        PersiDict.__init__(self, config)
+        self._connection = connection
+        self._root_prefix: str = config.root_prefix
+        self._extension: str = "." + self._format
+        self._content_type: str = content_type_of(self._format)
+        self._compression: str | None = config.compression
+
+    @classmethod
+    def _with_connection(cls, config: BasicS3DictConfig, connection: S3Connection) -> BasicS3Dict:
+        """Build a store sharing ``connection`` (sub-dicts: no new client, no bucket check)."""
+        store = cls.__new__(cls)
+        store._setup(config, connection)
+        return store
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def bucket_name(self) -> str:
+        """The bucket holding the objects."""
+        return self._config.bucket_name
+
+    @property
+    def region(self) -> str | None:
+        """The region given to the constructor (None: boto3's default)."""
+        return self._config.region
+
+    @property
+    def root_prefix(self) -> str:
+        """Prefix of every object name (empty, or ending with ``/``)."""
+        return self._root_prefix
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint requests go to (AWS's, or that of an S3-compatible service)."""
+        return self._connection.endpoint_url
+
+    @property
+    def base_url(self) -> str:
+        """``s3://<bucket>/<root_prefix>``."""
+        return f"s3://{self.bucket_name}/{self._root_prefix}"
+
+    @property
+    def max_pool_connections(self) -> int:
+        """HTTP connection pool size and number of threads of bulk reads."""
+        return self._connection.pool_size
+
+    @property
+    def connection(self) -> S3Connection:
+        """The `S3Connection` (boto3 client and bulk-read thread pool) shared with sub-dicts."""
+        return self._connection
+
+    # ----------------------------------------------------------------- names
+    def object_name(self, key: KeyLike) -> str:
+        """Return the S3 object name of ``key`` (``<root_prefix>a/b.<format>``)."""
+        return self._object_name(to_key(key))
+
+    def _object_name(self, key: SafeStrTuple) -> str:
+        return self._root_prefix + "/".join(key) + self._extension
+
+    def _context(self, key: SafeStrTuple, name: str) -> str:
+        return f"key {tuple(key)!r} in s3://{self.bucket_name}/{name}"
+
+    # ----------------------------------------------------------------- primitives
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        name = self._object_name(key)
+        result = self._connection.get(name, if_etag_differs)
+        if result is None:
+            raise KeyError(key)
+        if result is NOT_MODIFIED:
+            return ETAG_HAS_NOT_CHANGED
+        assert isinstance(result, tuple)
+        body, etag = result
+        return deserialize(body, self._format, context=self._context(key, name)), etag
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        name = self._object_name(key)
+        body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
+        write_id = uuid.uuid4().hex if only_if_absent else None
+        result = self._connection.put(name, body, self._content_type, only_if_absent, write_id)
+        if isinstance(result, WriteConflict):
+            if result.retried:
+                # Our first attempt may have landed before its answer was lost: then the stored
+                # object is ours (same write id, or same MD5 ETag), and the write succeeded.
+                current = self._connection.head_write_id(name)
+                if current is not None:
+                    etag, stored_id = current
+                    if stored_id == write_id or etag.strip('"') == hashlib.md5(body).hexdigest():
+                        return etag
+            raise self._refuse_mutation(key, "overwrite")
+        return result
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        name = self._object_name(key)
+        if self._connection.head(name) is None:
+            return False
+        self._connection.delete(name)
+        return True
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._connection.head(self._object_name(key)) is not None
+
+    def _head(self, key: NonEmptySafeStrTuple) -> tuple[str, float]:
+        result = self._connection.head(self._object_name(key))
+        if result is None:
+            raise KeyError(key)
+        return result
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._head(key)[1]
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+        return self._head(key)[0]
+
+    # ----------------------------------------------------------------- listing
+    def _listed_pages(self) -> Iterator[list[tuple[NonEmptySafeStrTuple, str, float]]]:
+        """Yield pages of ``(key, object name, timestamp)``, skipping foreign objects."""
+        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        extension = self._extension
+        start, cut = len(self._root_prefix), -len(extension)
+        for page in self._connection.list_pages(self._root_prefix):
+            entries = []
+            for name, timestamp in page:
+                if not name.endswith(extension):
+                    continue
+                elements = name[start:cut].split("/")
+                if all(is_safe_str_element(element) for element in elements):
+                    entries.append((make_key(elements), name, timestamp))
+            yield entries
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        for page in self._listed_pages():
+            for key, _, _ in page:
+                yield key
+
+    def _count(self) -> int:
+        return sum(len(page) for page in self._listed_pages())
+
+    def _fetch(self, key: NonEmptySafeStrTuple) -> Any:
+        """Read one value for bulk reads: the value, or `_ABSENT` if the key vanished."""
+        try:
+            value, _ = self._read(key)  # type: ignore[misc]
+        except KeyError:
+            return _ABSENT
+        return value
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        for page in self._listed_pages():
+            if not with_values:
+                for key, _, timestamp in page:
+                    yield key, None, timestamp if with_timestamps else None
+                continue
+            keys = [key for key, _, _ in page]
+            if len(keys) == 1:
+                values: Iterable[Any] = [self._fetch(keys[0])]
+            else:
+                # Parallel reads, yielded in listing order as they arrive.
+                values = self._connection.executor.map(self._fetch, keys)
+            for (key, _, timestamp), value in zip(page, values, strict=True):
+                if value is not _ABSENT:
+                    yield key, value, timestamp if with_timestamps else None
+
+    def get_many(self, keys: Iterable[KeyLike]) -> dict[NonEmptySafeStrTuple, Any]:
+        """Read many keys in parallel; return ``{key: value}`` for those present.
+
+        Requests run on up to ``max_pool_connections`` threads, so reading N keys takes
+        about N / max_pool_connections round trips instead of N. Absent keys are left out.
+
+        Raises:
+            ValueError, TypeError: A key is invalid.
+            TypeError: A stored value is not an instance of ``base_class_for_values``.
+            persidict_core.BackendError: S3 failed.
+        """
+        unique = list(dict.fromkeys(to_key(key) for key in keys))
+        if len(unique) <= 1:
+            values: Iterable[Any] = [self._fetch(key) for key in unique]
+        else:
+            values = self._connection.executor.map(self._fetch, unique)
+        return {
+            key: self._checked_read_value(key, value)
+            for key, value in zip(unique, values, strict=True)
+            if value is not _ABSENT
+        }
+
+    def _clear(self) -> None:
+        names = [name for page in self._listed_pages() for _, name, _ in page]
+        self._connection.delete_many(names)
+
+    def _subdict(self, prefix: SafeStrTuple) -> BasicS3Dict:
+        config = self._config.model_copy(update={"root_prefix": self._root_prefix + "/".join(prefix) + "/"})
+        return type(self)._with_connection(config, self._connection)

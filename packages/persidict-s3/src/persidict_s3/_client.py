@@ -1,0 +1,379 @@
+"""The S3 connection of a store: the only module that imports boto3 and botocore.
+
+boto3 is imported when the first client is created, never at ``import persidict_s3``. Every
+call to S3 goes through `S3Connection`, which also translates botocore's exceptions into
+persidict's (one place for all of them):
+
+* a missing object is reported by the return value (the stores raise `KeyError`);
+* ``304 Not Modified`` and ``412 Precondition Failed`` are reported by the return value;
+* everything else (missing credentials, a missing or forbidden bucket, a name S3 refuses,
+  throttling that outlasted the retries, an unreachable endpoint) is a
+  `persidict_core.BackendError` whose message names the bucket and the key and says what to
+  do next, with the botocore exception as ``__cause__``.
+
+Credentials come only from boto3's usual chain (environment, shared files, SSO, instance
+roles); they are never part of a config, a ``repr``, a pickle or an error message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from persidict_core import BackendError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "DEFAULT_MAX_POOL_CONNECTIONS",
+    "NOT_MODIFIED",
+    "WRITE_ID_METADATA",
+    "S3Connection",
+    "WriteConflict",
+    "botocore_config_kwargs",
+]
+
+DEFAULT_MAX_POOL_CONNECTIONS: Final = 32
+"""Default size of the HTTP connection pool (and of the thread pool of bulk reads)."""
+
+_DEFAULT_CONFIG: Final[Mapping[str, Any]] = {
+    "retries": {"mode": "standard", "max_attempts": 5},
+    "connect_timeout": 10,
+    "read_timeout": 60,
+    "tcp_keepalive": True,
+}
+
+_NOT_FOUND_CODES: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+_FORBIDDEN_CODES: Final = frozenset({"403", "Forbidden", "AccessDenied", "AllAccessDisabled"})
+_THROTTLING_CODES: Final = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "503",
+    }
+)
+
+
+class _NotModified:
+    """The answer of a conditional GET whose ETag still matches (HTTP 304)."""
+
+    def __repr__(self) -> str:
+        return "NOT_MODIFIED"
+
+
+NOT_MODIFIED: Final = _NotModified()
+"""Returned by `S3Connection.get` when the object's ETag equals ``if_none_match``."""
+
+WRITE_ID_METADATA: Final = "persidict-write-id"
+"""User metadata naming the conditional write that created an object (see `S3Connection.put`)."""
+
+
+@dataclass(frozen=True)
+class WriteConflict:
+    """A conditional put found the object already there (HTTP 412).
+
+    ``retried`` is True when botocore had retried the request: then the object may be the one
+    our own earlier attempt wrote before its answer was lost.
+    """
+
+    retried: bool
+
+
+def botocore_config_kwargs(
+    client_config: Mapping[str, Any] | None, max_pool_connections: int
+) -> dict[str, Any]:
+    """Merge our defaults, ``max_pool_connections`` and the user's ``client_config``.
+
+    The user's keys win; a user ``retries`` dict is merged into ours key by key, so
+    ``{"retries": {"mode": "adaptive"}}`` keeps our ``max_attempts``.
+    """
+    merged: dict[str, Any] = {**_DEFAULT_CONFIG, "max_pool_connections": max_pool_connections}
+    merged["retries"] = dict(_DEFAULT_CONFIG["retries"])
+    for name, value in (client_config or {}).items():
+        if name == "retries" and isinstance(value, Mapping):
+            merged["retries"].update(value)
+        else:
+            merged[name] = value
+    return merged
+
+
+def _retry_attempts(exc: BaseException) -> int:
+    """Return how many times botocore retried the request that ended in ``exc``."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return 0
+    attempts = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    return attempts if isinstance(attempts, int) else 0
+
+
+def _error_code(exc: BaseException) -> tuple[str, int | None]:
+    """Return ``(S3 error code, HTTP status)`` of a botocore ``ClientError`` (``("", None)`` else)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return "", None
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code, status if isinstance(status, int) else None
+
+
+class S3Connection:
+    """One boto3 S3 client bound to a bucket, shared by a store and its sub-dicts.
+
+    Thread-safe (boto3 clients are); bulk reads run on a thread pool of
+    ``max_pool_connections`` threads created on first use.
+
+    Args:
+        bucket_name: The bucket every request goes to.
+        region: AWS region name, or None for boto3's default.
+        endpoint_url: URL of an S3-compatible service, or None (boto3 then honours the
+            standard ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3`` variables, else AWS).
+        client_config: botocore ``Config`` keyword arguments merged over our defaults.
+        max_pool_connections: Size of the HTTP connection pool.
+
+    Raises:
+        ValueError: ``client_config`` holds something botocore's ``Config`` does not accept.
+    """
+
+    def __init__(
+        self,
+        bucket_name: str,
+        region: str | None,
+        endpoint_url: str | None,
+        client_config: Mapping[str, Any] | None,
+        max_pool_connections: int,
+    ) -> None:
+        import boto3  # the first client: import boto3 now, never at import persidict_s3
+        from botocore.config import Config
+
+        self.bucket_name = bucket_name
+        kwargs = botocore_config_kwargs(client_config, max_pool_connections)
+        try:
+            config = Config(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"client_config is not valid botocore Config arguments: {exc}") from exc
+        self.pool_size: int = int(kwargs["max_pool_connections"])
+        try:
+            self.client: S3Client = boto3.session.Session().client(
+                "s3", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        except Exception as exc:
+            raise self._translate(exc, "create an S3 client for") from exc
+        self.region: str | None = self.client.meta.region_name
+        self.endpoint_url: str = self.client.meta.endpoint_url
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    # ----------------------------------------------------------------- errors
+    def _translate(self, exc: BaseException, action: str, name: str | None = None) -> BackendError:
+        """Build the `BackendError` for a failed request (the caller chains ``exc``)."""
+        from botocore import exceptions as bx
+
+        where = f"bucket {self.bucket_name!r}" + (f", object {name!r}" if name is not None else "")
+        code, status = _error_code(exc)
+        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+            hint = (
+                "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "AWS_PROFILE, a shared credentials file, or run where an IAM role is available"
+            )
+        elif code == "NoSuchBucket":
+            hint = "the bucket does not exist (was it deleted after the store was opened?)"
+        elif code in _FORBIDDEN_CODES or status == 403:
+            hint = f"access denied ({code}): check the credentials and the bucket's IAM/bucket policy"
+        elif code == "InvalidBucketName" or (
+            isinstance(exc, bx.ParamValidationError) and "bucket" in str(exc).lower()
+        ):
+            hint = f"S3 refuses the bucket name {self.bucket_name!r}: {exc}"
+        elif code in _THROTTLING_CODES or status == 503:
+            hint = (
+                f"S3 kept throttling ({code or status}) after every retry: lower the request rate, or "
+                "raise client_config={'retries': {'max_attempts': ...}} or use mode 'adaptive'"
+            )
+        elif isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+            hint = f"cannot reach the S3 endpoint ({type(exc).__name__}): check endpoint_url and the network"
+        elif code:
+            hint = f"S3 answered {code} (HTTP {status}): {exc}"
+        else:
+            hint = f"{type(exc).__name__}: {exc}"
+        return BackendError(f"Cannot {action} {where}: {hint}")
+
+    # ----------------------------------------------------------------- the bucket
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist; fail clearly if it belongs to someone else.
+
+        A 403 on HEAD is taken to mean "the bucket exists, with a restrictive policy": the
+        store may still be allowed to read and write objects.
+        """
+        try:
+            self.client.head_bucket(Bucket=self.bucket_name)
+            return
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if code in _FORBIDDEN_CODES or status == 403:
+                return
+            if not (code in _NOT_FOUND_CODES or code == "NoSuchBucket" or status == 404):
+                raise self._translate(exc, "open") from exc
+        self._create_bucket()
+
+    def _create_bucket(self) -> None:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket_name}
+        if self.region and self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self.client.create_bucket(**kwargs)
+        except Exception as exc:
+            code, _ = _error_code(exc)
+            if code == "BucketAlreadyOwnedByYou":
+                return  # created meanwhile by another process of ours
+            if code == "BucketAlreadyExists":
+                raise BackendError(
+                    f"The bucket {self.bucket_name!r} does not exist in this account and its name is "
+                    "taken by another AWS account: choose another bucket_name"
+                ) from exc
+            raise self._translate(exc, "create") from exc
+
+    # ----------------------------------------------------------------- objects
+    def get(self, name: str, if_none_match: str | None = None) -> tuple[bytes, str] | _NotModified | None:
+        """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
+        try:
+            if if_none_match:
+                response = self.client.get_object(
+                    Bucket=self.bucket_name, Key=name, IfNoneMatch=if_none_match
+                )
+            else:
+                response = self.client.get_object(Bucket=self.bucket_name, Key=name)
+            body = response["Body"].read()
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if status == 304 or code == "304":
+                return NOT_MODIFIED
+            if code in _NOT_FOUND_CODES:
+                return None
+            raise self._translate(exc, "read", name) from exc
+        return body, response["ETag"]
+
+    def head(self, name: str) -> tuple[str, float] | None:
+        """Return ``(etag, last-modified POSIX seconds)``, or None when absent."""
+        try:
+            response = self.client.head_object(Bucket=self.bucket_name, Key=name)
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if code in _NOT_FOUND_CODES or status == 404:
+                return None
+            raise self._translate(exc, "inspect", name) from exc
+        return response["ETag"], float(int(response["LastModified"].timestamp()))
+
+    def put(
+        self, name: str, body: bytes, content_type: str, if_absent: bool, write_id: str | None = None
+    ) -> str | WriteConflict:
+        """Write the object and return its ETag.
+
+        With ``if_absent`` the write is conditional (``IfNoneMatch="*"``) and tagged with
+        ``write_id`` (object metadata); an existing object gives a `WriteConflict` instead.
+        """
+        try:
+            if if_absent:
+                response = self.client.put_object(
+                    Bucket=self.bucket_name,
+                    Key=name,
+                    Body=body,
+                    ContentType=content_type,
+                    IfNoneMatch="*",
+                    Metadata={WRITE_ID_METADATA: write_id or ""},
+                )
+            else:
+                response = self.client.put_object(
+                    Bucket=self.bucket_name, Key=name, Body=body, ContentType=content_type
+                )
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if if_absent and (code in {"PreconditionFailed", "412"} or status == 412):
+                return WriteConflict(retried=_retry_attempts(exc) > 0)
+            if if_absent and (code == "ConditionalRequestConflict" or status == 409):
+                # Another conditional write of this key is in flight: it wins, we lose.
+                return WriteConflict(retried=False)
+            raise self._translate(exc, "write", name) from exc
+        return response["ETag"]
+
+    def head_write_id(self, name: str) -> tuple[str, str] | None:
+        """Return ``(etag, write id)`` of the object (``""`` when untagged), or None when absent."""
+        try:
+            response = self.client.head_object(Bucket=self.bucket_name, Key=name)
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if code in _NOT_FOUND_CODES or status == 404:
+                return None
+            raise self._translate(exc, "inspect", name) from exc
+        return response["ETag"], response.get("Metadata", {}).get(WRITE_ID_METADATA, "")
+
+    def delete(self, name: str) -> None:
+        """Delete the object (no error when it is absent)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket_name, Key=name)
+        except Exception as exc:
+            code, _ = _error_code(exc)
+            if code in _NOT_FOUND_CODES:
+                return
+            raise self._translate(exc, "delete", name) from exc
+
+    def delete_many(self, names: list[str]) -> None:
+        """Delete objects in batches of 1,000 (S3's limit per request)."""
+        for start in range(0, len(names), 1000):
+            batch = names[start : start + 1000]
+            try:
+                response = self.client.delete_objects(
+                    Bucket=self.bucket_name,
+                    Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True},
+                )
+            except Exception as exc:
+                raise self._translate(exc, "delete objects in") from exc
+            errors = [e for e in response.get("Errors", []) if e.get("Code") not in _NOT_FOUND_CODES]
+            if errors:
+                first = errors[0]
+                raise BackendError(
+                    f"Cannot delete {len(errors)} objects of bucket {self.bucket_name!r}, e.g. "
+                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                )
+
+    def list_pages(self, prefix: str) -> Iterator[list[tuple[str, float]]]:
+        """Yield pages of ``(object name, last-modified POSIX seconds)`` under ``prefix``."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": prefix}
+        while True:
+            try:
+                response = self.client.list_objects_v2(**kwargs)
+            except Exception as exc:
+                raise self._translate(exc, f"list prefix {prefix!r} of") from exc
+            yield [
+                (entry["Key"], float(int(entry["LastModified"].timestamp())))
+                for entry in response.get("Contents", ())
+            ]
+            token = response.get("NextContinuationToken")
+            if not response.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+
+    # ----------------------------------------------------------------- bulk
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The thread pool of bulk reads (``pool_size`` threads, created on first use)."""
+        if self._executor is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.pool_size, thread_name_prefix=f"persidict-s3-{self.bucket_name}"
+                    )
+        return self._executor
+
+    def __del__(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False)
