@@ -167,6 +167,21 @@ def test_formats_share_a_location_but_not_items(make_multi: MultiFactory) -> Non
     assert again.json == {"config": {"format": "json"}}
 
 
+def test_config_and_pickle_reopen_the_group_on_every_store(make_multi: MultiFactory) -> None:
+    multi = make_multi()
+    multi.json["k"] = {"v": 1}
+    multi.txt["k"] = "v"
+    clone = pickle.loads(pickle.dumps(multi))
+    assert clone.json["k"] == {"v": 1} and clone.txt["k"] == "v"
+    # A pickled LocalDict carries a copy of its memory; the others reopen the same location.
+    assert (clone == multi) is (multi.dict_type is not LocalDict)
+    reopened = OverlappingMultiDict.from_config(multi.config.model_dump_json())
+    assert reopened.config == multi.config
+    if multi.dict_type is not LocalDict:  # memory is not part of a config
+        assert reopened == multi
+        assert reopened.json["k"] == {"v": 1} and "k" not in reopened.pkl
+
+
 def test_clear_and_delete_touch_one_format_only(make_multi: MultiFactory) -> None:
     multi = make_multi()
     for store, value in ((multi.json, {"v": 1}), (multi.pkl, {"v": 2}), (multi.txt, "v3")):
