@@ -18,6 +18,7 @@ from ._config import (
     StoreConfig,
     ValueClass,
     config_from_data,
+    register_store_kind,
     store_from_config,
 )
 from ._empty_dict import EmptyDict, EmptyDictConfig
@@ -81,6 +82,7 @@ __all__ = [
     "config_from_data",
     "deserialize",
     "is_text_format",
+    "register_store_kind",
     "serialize",
     "store_from_config",
     "to_key",

@@ -52,7 +52,7 @@ class _Storage:
         self.etags = itertools.count(state["next_etag"])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LocalDictBackend:
     """Where a `LocalDict` keeps its items: a shared in-memory storage and a key prefix.
 
@@ -62,6 +62,10 @@ class LocalDictBackend:
 
     storage: _Storage = field(default_factory=_Storage)
     prefix: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # Compact: the contents may be large, and a repr of a store must stay readable.
+        return f"LocalDictBackend(storage=<0x{id(self.storage):x}>, prefix={self.prefix!r})"
 
 
 class LocalDict(PersiDict):

@@ -22,7 +22,7 @@ from persidict_core import (
     StoreConfig,
 )
 from persidict_core import store_from_config as _store_from_config
-from persidict_core._config import register_store_kind
+from persidict_core import register_store_kind
 from persidict_safestr import is_safe_str_element
 
 __all__ = ["OverlappingMultiDict", "OverlappingMultiDictConfig"]
