@@ -20,9 +20,9 @@ from persidict_core import (
     NestedStoreConfig,
     PersiDict,
     StoreConfig,
+    register_store_kind,
 )
 from persidict_core import store_from_config as _store_from_config
-from persidict_core import register_store_kind
 from persidict_safestr import is_safe_str_element
 
 __all__ = ["OverlappingMultiDict", "OverlappingMultiDictConfig"]
