@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Literal
@@ -30,6 +31,9 @@ __all__ = ["FileDirDict", "FileDirDictConfig"]
 _NAME_MAX: Final = 255  # bytes per file name on ext4, XFS, APFS, NTFS; names here are ASCII
 _TEMP_PREFIX: Final = ".#"  # '#' is not a safe character: a temp file can never look like a key
 _TEMP_SUFFIX: Final = ".tmp"
+_TEMP_EXTRA: Final = len(_TEMP_PREFIX) + 13 + len(_TEMP_SUFFIX)  # ".#" + name + ".<12 hex>" + ".tmp"
+# Longest path one system call accepts, in bytes (PATH_MAX less its NUL: 4096 on Linux, 1024 on macOS).
+_PATH_MAX: Final = 4095 if sys.platform.startswith("linux") else 1023
 _READ_FLAGS: Final = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
@@ -202,6 +206,12 @@ class FileDirDict(PersiDict):
             directory = self._dir_path(key, len(key) - 1)
             leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
             paths = (directory, os.path.join(directory, leaf))
+            length = len(os.fsencode(paths[1])) + _TEMP_EXTRA  # its temporary file's path is longer
+            if length > _PATH_MAX:
+                raise ValueError(
+                    f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
+                    f"{length} bytes under {self._base_dir!r}, the operating system allows {_PATH_MAX}"
+                )
             if len(self._paths) >= _MAX_CACHED_NAMES:
                 self._paths.clear()
             self._paths[key] = paths
@@ -341,9 +351,9 @@ class FileDirDict(PersiDict):
         return _etag_of(st)
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
-        temp = (
-            f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
-        )
+        # Cut the file's name so that the temporary name fits in a directory entry too.
+        name = os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]
+        temp = f"{directory}{os.sep}{_TEMP_PREFIX}{name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
         for _ in range(3):
             if directory not in self._verified_dirs:
                 self._ensure_dir(directory, key)
