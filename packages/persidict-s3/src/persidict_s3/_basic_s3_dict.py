@@ -88,7 +88,7 @@ class BasicS3Dict(PersiDict):
         endpoint_url: URL of an S3-compatible service; None for AWS (boto3 honours the
             standard ``AWS_ENDPOINT_URL`` variable).
         client_config: botocore ``Config`` arguments (JSON-serializable dict) merged over our
-            defaults: standard retries with 5 attempts, 10 s connect and 60 s read timeouts.
+            defaults: retry mode "standard" with up to 5 retries, 10 s connect and 60 s read timeouts.
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values.
         **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
