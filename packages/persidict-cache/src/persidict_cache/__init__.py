@@ -1,0 +1,30 @@
+"""persidict-cache: caching and write-once wrappers over any persidict store.
+
+Public API (everything else lives in private modules):
+
+* `MutableDictCached`: serves values from a local cache while the main store's ETag is
+  unchanged; writes and deletes go through to the main store;
+* `AppendOnlyDictCached`: a cache in front of an append-only store, trusted without asking it;
+* `WriteOnceDict`: the first write of a key wins; later writes are ignored or, with a given
+  probability, compared with the stored value;
+* their configs: `MutableDictCachedConfig`, `AppendOnlyDictCachedConfig`, `WriteOnceDictConfig`;
+* `__version__`.
+
+Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests the configs of
+the stores it wraps.
+"""
+
+from ._append_only_dict_cached import AppendOnlyDictCached, AppendOnlyDictCachedConfig
+from ._mutable_dict_cached import MutableDictCached, MutableDictCachedConfig
+from ._version import __version__
+from ._write_once_dict import WriteOnceDict, WriteOnceDictConfig
+
+__all__ = [
+    "AppendOnlyDictCached",
+    "AppendOnlyDictCachedConfig",
+    "MutableDictCached",
+    "MutableDictCachedConfig",
+    "WriteOnceDict",
+    "WriteOnceDictConfig",
+    "__version__",
+]

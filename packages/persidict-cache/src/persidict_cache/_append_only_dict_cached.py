@@ -1,0 +1,173 @@
+"""`AppendOnlyDictCached`: a cache that trusts its values, for stores whose values never change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from persidict_core import (
+    ETAG_HAS_NOT_CHANGED,
+    ETagHasNotChangedFlag,
+    KeyLike,
+    MutationPolicyError,
+    NestedStoreConfig,
+    PersiDict,
+    StoreConfig,
+)
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._common import require_store, wrapper_config
+
+__all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
+
+
+class AppendOnlyDictCachedConfig(StoreConfig):
+    """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
+
+    ``serialization_format`` and ``base_class_for_values`` are the main store's;
+    ``append_only`` is always True.
+    """
+
+    kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
+    main_dict: NestedStoreConfig
+    """The append-only store that holds the data."""
+    data_cache: NestedStoreConfig
+    """The store that keeps local copies of values."""
+
+
+class AppendOnlyDictCached(PersiDict):
+    """A cache in front of an append-only store: a cached value is served without asking it.
+
+    In an append-only store a key's value never changes once written, so a cached copy never
+    goes stale and a cache hit makes no call to the main store at all. A miss reads the main
+    store and fills the cache. ``in`` looks in the cache, then in the main store; ``len``,
+    iteration, timestamps and ETags go to the main store, so keys added by other processes are
+    seen at once. Writes go to the main store (atomically, only if the key is absent), then
+    to the cache. The wrapper itself is append-only.
+
+    Args:
+        main_dict: The store that holds the data; it must be append-only.
+        data_cache: Any store for the cached values, mutable or append-only (usually a
+            `LocalDict`). Writing a value it already holds is ignored.
+        **other_params: Other names of the shared parameter vocabulary are ignored;
+            ``serialization_format`` and ``base_class_for_values`` are the main store's.
+
+    Raises:
+        TypeError: An argument is not a `PersiDict`.
+        ValueError: ``main_dict`` is not append-only.
+        pydantic.ValidationError: An unknown parameter name.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache"})
+    _config: AppendOnlyDictCachedConfig
+
+    def __init__(self, main_dict: PersiDict, data_cache: PersiDict, **other_params: Any) -> None:
+        owner = type(self).__name__
+        main = require_store("main_dict", main_dict, owner)
+        cache = require_store("data_cache", data_cache, owner)
+        if not main.append_only:
+            raise ValueError(
+                f"{owner}: main_dict must be append-only (its values are cached without "
+                f"revalidation); for a mutable store use MutableDictCached"
+            )
+        if cache._same_location(main):
+            raise ValueError(f"{owner}: data_cache must be a different store than main_dict")
+        config = wrapper_config(
+            type(self), main, dict(other_params, main_dict=main, data_cache=cache), append_only=True
+        )
+        super().__init__(config)
+        self._main = main
+        self._data_cache = cache
+        self._cache_append_only = cache.append_only
+
+    # ----------------------------------------------------------------- components
+    @property
+    def main_dict(self) -> PersiDict:
+        """The append-only store that holds the data."""
+        return self._main
+
+    @property
+    def data_cache(self) -> PersiDict:
+        """The store of cached values."""
+        return self._data_cache
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return {"main_dict": self._main, "data_cache": self._data_cache}
+
+    def _same_location(self, other: PersiDict) -> bool:
+        return (
+            isinstance(other, AppendOnlyDictCached)
+            and type(self) is type(other)
+            and self._main._same_location(other._main)
+            and self._data_cache._same_location(other._data_cache)
+        )
+
+    def _cache(self, key: NonEmptySafeStrTuple, value: Any) -> None:
+        try:
+            self._data_cache._write(key, value, only_if_absent=self._cache_append_only)
+        except MutationPolicyError:
+            pass  # an append-only cache already holds it: the same value, since main is append-only
+
+    # ----------------------------------------------------------------- reads
+    def __getitem__(self, key: KeyLike) -> Any:
+        """Return the value of ``key``: from the cache if it holds it, else from the main store."""
+        k = NonEmptySafeStrTuple(key)
+        try:
+            value = self._data_cache._read(k)[0]  # type: ignore[index]
+        except KeyError:
+            value = self._read(k)[0]  # type: ignore[index]
+        return self._checked_read_value(k, value)
+
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        # Here an ETag is wanted (get_item_if_etag_changed): a cached value still saves the transfer.
+        try:
+            value = self._data_cache._read(key)[0]  # type: ignore[index]
+        except KeyError:
+            pass
+        else:
+            etag = self._main._etag(key)
+            if if_etag_differs is not None and etag == if_etag_differs:
+                return ETAG_HAS_NOT_CHANGED
+            return value, etag
+        result = self._main._read(key, if_etag_differs=if_etag_differs)
+        if result is not ETAG_HAS_NOT_CHANGED:
+            self._cache(key, result[0])  # type: ignore[index]
+        return result
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._data_cache._contains(key) or self._main._contains(key)
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main._timestamp(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._main._etag(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return self._main._iter_entries(with_values, with_timestamps)
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main._iter_keys()
+
+    def _count(self) -> int:
+        return self._main._count()
+
+    # ----------------------------------------------------------------- writes
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+        etag = self._main._write(key, value, only_if_absent=True)
+        self._cache(key, value)
+        return etag
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        raise self._refuse_mutation(key, "delete")
+
+    def _clear(self) -> None:
+        raise MutationPolicyError("Cannot clear an append-only store")
+
+    def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
+        return type(self)(self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix))

@@ -1,0 +1,232 @@
+"""`MutableDictCached`: a local cache of values in front of a store, validated by ETags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from persidict_core import (
+    ETAG_HAS_NOT_CHANGED,
+    ETagHasNotChangedFlag,
+    NestedStoreConfig,
+    PersiDict,
+    StoreConfig,
+)
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._common import require_store, wrapper_config
+
+__all__ = ["MutableDictCached", "MutableDictCachedConfig"]
+
+
+class MutableDictCachedConfig(StoreConfig):
+    """Configuration of a `MutableDictCached`: the configs of its three stores.
+
+    ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
+    store's.
+    """
+
+    kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
+    main_dict: NestedStoreConfig
+    """The store that holds the data (the source of truth)."""
+    data_cache: NestedStoreConfig
+    """The store that keeps local copies of values."""
+    etag_cache: NestedStoreConfig
+    """The store that keeps the main store's ETag of each cached value."""
+
+
+class MutableDictCached(PersiDict):
+    """A store whose reads are served from a local cache while the main store's ETag is unchanged.
+
+    Each read asks the main store one cheap question: has the key's ETag changed since the
+    value was cached? (``get_item_if_etag_changed``: a file ``stat``, an S3 conditional
+    ``GET``; no value is transferred when it has not.) If not, the value comes from
+    ``data_cache``; if it has, the new value is fetched, cached and returned. A key deleted
+    from the main store, by any process, is a `KeyError` here too and is purged from the
+    caches: a stale value is never served.
+
+    Writes and deletes go to the main store first, then update both caches. ``len``,
+    iteration, ``in`` and timestamps go to the main store, so keys written by other processes
+    are seen at once. ETags are the main store's.
+
+    Args:
+        main_dict: The store that holds the data; it must provide real ETags (so not an
+            `EmptyDict`). It may be append-only, and then so is this store.
+        data_cache: A mutable store for the cached values (usually a `LocalDict`).
+        etag_cache: A mutable store for the ETags of the cached values (usually a `LocalDict`).
+        **other_params: Other names of the shared parameter vocabulary are ignored;
+            ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the
+            main store's.
+
+    Raises:
+        TypeError: An argument is not a `PersiDict`, or ``main_dict`` has no real ETags.
+        ValueError: A cache is append-only, or both caches are the same store.
+        pydantic.ValidationError: An unknown parameter name.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "etag_cache"})
+    _config: MutableDictCachedConfig
+
+    def __init__(
+        self,
+        main_dict: PersiDict,
+        data_cache: PersiDict,
+        etag_cache: PersiDict,
+        **other_params: Any,
+    ) -> None:
+        owner = type(self).__name__
+        main = require_store("main_dict", main_dict, owner)
+        data = require_store("data_cache", data_cache, owner)
+        etags = require_store("etag_cache", etag_cache, owner)
+        if not main.provides_etags:
+            raise TypeError(
+                f"{owner}: main_dict must provide ETags to validate cached values, and a "
+                f"{type(main).__name__} does not; use a FileDirDict, LocalDict or an S3 store"
+            )
+        for name, cache in (("data_cache", data), ("etag_cache", etags)):
+            if cache.append_only:
+                raise ValueError(
+                    f"{owner}: {name} can't be append-only: a cache must be able to replace stale "
+                    f"values (pass a mutable store, e.g. LocalDict())"
+                )
+        if data._same_location(etags):
+            raise ValueError(f"{owner}: data_cache and etag_cache must be different stores")
+        config = wrapper_config(
+            type(self),
+            main,
+            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags),
+        )
+        super().__init__(config)
+        self._main = main
+        self._data_cache = data
+        self._etag_cache = etags
+
+    # ----------------------------------------------------------------- components
+    @property
+    def main_dict(self) -> PersiDict:
+        """The store that holds the data."""
+        return self._main
+
+    @property
+    def data_cache(self) -> PersiDict:
+        """The store of cached values."""
+        return self._data_cache
+
+    @property
+    def etag_cache(self) -> PersiDict:
+        """The store of the ETags of cached values."""
+        return self._etag_cache
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return {"main_dict": self._main, "data_cache": self._data_cache, "etag_cache": self._etag_cache}
+
+    def _same_location(self, other: PersiDict) -> bool:
+        return (
+            isinstance(other, MutableDictCached)
+            and type(self) is type(other)
+            and self._main._same_location(other._main)
+            and self._data_cache._same_location(other._data_cache)
+            and self._etag_cache._same_location(other._etag_cache)
+        )
+
+    # ----------------------------------------------------------------- cache upkeep
+    def _cache(self, key: NonEmptySafeStrTuple, value: Any, etag: str | None) -> None:
+        # The ETag goes first and last: a crash in between leaves no ETag, so never a stale pair.
+        self._etag_cache._delete(key)
+        self._data_cache._write(key, value, only_if_absent=False)
+        if etag is not None:
+            self._etag_cache._write(key, etag, only_if_absent=False)
+
+    def _purge(self, key: NonEmptySafeStrTuple) -> None:
+        self._etag_cache._delete(key)
+        self._data_cache._delete(key)
+
+    def _cached_etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        try:
+            result = self._etag_cache._read(key)
+        except KeyError:
+            return None
+        etag = result[0]  # type: ignore[index]
+        return etag if isinstance(etag, str) else None
+
+    # ----------------------------------------------------------------- primitives
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        cached_etag = self._cached_etag(key)
+        try:
+            if cached_etag is not None:
+                result = self._main._read(key, if_etag_differs=cached_etag)
+                if result is ETAG_HAS_NOT_CHANGED:
+                    if if_etag_differs == cached_etag:
+                        return ETAG_HAS_NOT_CHANGED
+                    try:
+                        value = self._data_cache._read(key)[0]  # type: ignore[index]
+                    except KeyError:
+                        pass  # the value was evicted: fetch it again below
+                    else:
+                        return value, cached_etag
+                else:
+                    return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
+            result = self._main._read(key, if_etag_differs=if_etag_differs)
+        except KeyError:
+            self._purge(key)  # deleted in the main store, maybe by another process
+            raise
+        if result is ETAG_HAS_NOT_CHANGED:
+            return result
+        return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
+
+    def _fresh(
+        self, key: NonEmptySafeStrTuple, result: tuple[Any, str | None], if_etag_differs: str | None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        value, etag = result
+        self._cache(key, value, etag)
+        if if_etag_differs is not None and etag == if_etag_differs:
+            return ETAG_HAS_NOT_CHANGED
+        return value, etag
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+        etag = self._main._write(key, value, only_if_absent=only_if_absent)
+        self._cache(key, value, etag)
+        return etag
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        try:
+            return self._main._delete(key)
+        finally:
+            self._purge(key)
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._main._contains(key)
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main._timestamp(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._main._etag(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return self._main._iter_entries(with_values, with_timestamps)
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main._iter_keys()
+
+    def _count(self) -> int:
+        return self._main._count()
+
+    def _clear(self) -> None:
+        try:
+            self._main._clear()
+        finally:
+            self._etag_cache._clear()
+            self._data_cache._clear()
+
+    def _subdict(self, prefix: SafeStrTuple) -> MutableDictCached:
+        return type(self)(
+            self._main.get_subdict(prefix),
+            self._data_cache.get_subdict(prefix),
+            self._etag_cache.get_subdict(prefix),
+        )

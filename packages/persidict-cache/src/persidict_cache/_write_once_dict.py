@@ -1,0 +1,245 @@
+"""`WriteOnceDict`: the first write of a key wins; later writes are ignored or spot-checked."""
+
+from __future__ import annotations
+
+import numbers
+import random
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from persidict_core import (
+    DELETE_CURRENT,
+    KEEP_CURRENT,
+    ConsistencyCheckError,
+    ETagHasNotChangedFlag,
+    FileDirDict,
+    KeepCurrentFlag,
+    KeyLike,
+    MutationPolicyError,
+    NestedStoreConfig,
+    PersiDict,
+    StoreConfig,
+)
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+from ._common import require_store, wrapper_config
+from ._consistency import describe_difference
+
+__all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
+
+
+class WriteOnceDictConfig(StoreConfig):
+    """Configuration of a `WriteOnceDict`.
+
+    ``serialization_format`` and ``base_class_for_values`` are the wrapped store's;
+    ``append_only`` is always True.
+    """
+
+    kind: Literal["write_once_dict"] = "write_once_dict"
+    wrapped_dict: NestedStoreConfig
+    """The append-only store that holds the data."""
+    p_consistency_checks: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Probability (0 to 1) that a repeated write is compared with the stored value."""
+
+    @field_validator("p_consistency_checks", mode="before")
+    @classmethod
+    def _real_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"p_consistency_checks must be a number from 0 to 1, got {value!r}")
+        return float(value)
+
+
+class WriteOnceDict(PersiDict):
+    """A store where the first write of a key wins and later writes of it are ignored.
+
+    Made for content-addressed data, where writing a key again means writing the same value
+    again: a repeated write costs one failed atomic create and nothing else. With probability
+    ``p_consistency_checks`` a repeated write is checked instead: the new value is compared
+    with the stored one by content (deepdiff: nested structures, numpy arrays and pandas
+    objects are compared element by element) and a difference raises
+    `ConsistencyCheckError`, naming the key and showing where the values differ.
+
+    The store is append-only: deleting raises `MutationPolicyError`. Reads, ``in``, ``len``,
+    iteration, timestamps and ETags are the wrapped store's. Attributes the wrapper does not
+    have (such as ``base_dir`` or ``digest_len``) are read from the wrapped store.
+
+    Args:
+        wrapped_dict: An append-only store; default ``FileDirDict(append_only=True)``, which
+            uses the directory ``__file_dir_dict__`` in the current directory.
+        p_consistency_checks: Probability from 0 to 1 of checking a repeated write; None (or
+            `KEEP_CURRENT`) means 0.
+        **other_params: Other names of the shared parameter vocabulary are ignored;
+            ``serialization_format`` and ``base_class_for_values`` are the wrapped store's.
+
+    Raises:
+        TypeError: ``wrapped_dict`` is not a `PersiDict`.
+        ValueError: ``wrapped_dict`` is not append-only.
+        pydantic.ValidationError: ``p_consistency_checks`` is not a number from 0 to 1, or an
+            unknown parameter name is given.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
+    _config: WriteOnceDictConfig
+
+    def __init__(
+        self,
+        wrapped_dict: PersiDict | None = None,
+        p_consistency_checks: float | KeepCurrentFlag | None = None,
+        **other_params: Any,
+    ) -> None:
+        owner = type(self).__name__
+        if wrapped_dict is None:
+            wrapped_dict = FileDirDict(append_only=True)
+        wrapped = require_store("wrapped_dict", wrapped_dict, owner)
+        if not wrapped.append_only:
+            raise ValueError(
+                f"{owner}: wrapped_dict must be append-only (e.g. FileDirDict(..., append_only=True)), "
+                f"got a mutable {type(wrapped).__name__}"
+            )
+        if p_consistency_checks is None or p_consistency_checks is KEEP_CURRENT:
+            p_consistency_checks = 0.0
+        config = wrapper_config(
+            type(self),
+            wrapped,
+            dict(other_params, wrapped_dict=wrapped, p_consistency_checks=p_consistency_checks),
+            append_only=True,
+        )
+        super().__init__(config)
+        self._wrapped = wrapped
+        self._p: float = self._config.p_consistency_checks
+        self._checks_attempted = 0
+        self._checks_passed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        """Read attributes this store lacks (``base_dir``, ``digest_len``, ...) from the wrapped one."""
+        # Private names are never forwarded: before __init__ sets _wrapped, that would recurse.
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        wrapped = self.__dict__.get("_wrapped")
+        if wrapped is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(wrapped, name)
+
+    # ----------------------------------------------------------------- parameters and counters
+    @property
+    def wrapped_dict(self) -> PersiDict:
+        """The append-only store that holds the data."""
+        return self._wrapped
+
+    @property
+    def p_consistency_checks(self) -> float:
+        """Probability (0 to 1) that a repeated write is compared with the stored value."""
+        return self._p
+
+    @p_consistency_checks.setter
+    def p_consistency_checks(self, value: float | KeepCurrentFlag | None) -> None:
+        if value is KEEP_CURRENT:
+            return
+        fields = {name: getattr(self._config, name) for name in type(self._config).model_fields}
+        fields["p_consistency_checks"] = 0.0 if value is None else value
+        self._config = WriteOnceDictConfig(**fields)
+        self._p = self._config.p_consistency_checks
+
+    @property
+    def consistency_checks_attempted(self) -> int:
+        """How many repeated writes this object has compared with the stored value."""
+        return self._checks_attempted
+
+    @property
+    def consistency_checks_passed(self) -> int:
+        """How many of those comparisons found equal values."""
+        return self._checks_passed
+
+    @property
+    def consistency_checks_failed(self) -> int:
+        """How many comparisons found a different value (attempted minus passed)."""
+        return self._checks_attempted - self._checks_passed
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return {"wrapped_dict": self._wrapped}
+
+    def _same_location(self, other: PersiDict) -> bool:
+        return (
+            isinstance(other, WriteOnceDict)
+            and type(self) is type(other)
+            and self._p == other._p
+            and self._wrapped._same_location(other._wrapped)
+        )
+
+    # ----------------------------------------------------------------- writes
+    def set_item_get_etag(self, key: KeyLike, value: Any) -> str | None:
+        """Store ``value`` unless ``key`` has one; return the ETag of the stored value.
+
+        A repeated write is ignored, or with probability ``p_consistency_checks`` compared
+        with the stored value.
+
+        Raises:
+            ConsistencyCheckError: A checked repeated write has a different value.
+            MutationPolicyError: ``value`` is `DELETE_CURRENT` (nothing can be deleted).
+        """
+        k = NonEmptySafeStrTuple(key)
+        if value is KEEP_CURRENT:
+            return None
+        if value is DELETE_CURRENT:
+            raise self._refuse_mutation(k, "delete")
+        self._check_value(k, value)
+        try:
+            return self._wrapped._write(k, value, only_if_absent=True)
+        except MutationPolicyError:
+            pass  # written before: the first write wins
+        if self._p > 0.0 and random.random() < self._p:
+            self._check_consistency(k, value)
+        return self._wrapped._etag(k)
+
+    def _check_consistency(self, key: NonEmptySafeStrTuple, value: Any) -> None:
+        self._checks_attempted += 1
+        stored = self._wrapped._read(key)[0]  # type: ignore[index]
+        difference = describe_difference(stored, value)
+        if difference is not None:
+            raise ConsistencyCheckError(
+                f"Key {tuple(key)!r} of a write-once store was written again with a different value "
+                f"(the first value stays). Differences from the stored value:\n{difference}"
+            )
+        self._checks_passed += 1
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+        # Atomic create: MutationPolicyError if the key exists (setdefault relies on it).
+        return self._wrapped._write(key, value, only_if_absent=True)
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        raise self._refuse_mutation(key, "delete")
+
+    def _clear(self) -> None:
+        raise MutationPolicyError("Cannot clear a write-once store")
+
+    # ----------------------------------------------------------------- reads
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        return self._wrapped._read(key, if_etag_differs=if_etag_differs)
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._wrapped._contains(key)
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._wrapped._timestamp(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._wrapped._etag(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return self._wrapped._iter_entries(with_values, with_timestamps)
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._wrapped._iter_keys()
+
+    def _count(self) -> int:
+        return self._wrapped._count()
+
+    def _subdict(self, prefix: SafeStrTuple) -> WriteOnceDict:
+        return type(self)(self._wrapped.get_subdict(prefix), self._p)
