@@ -485,10 +485,33 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
 
 class _KeysView(KeysView[NonEmptySafeStrTuple]):
+    """Keys of a store; ``list(view)`` lists the store once, not twice.
+
+    ``list()`` creates the iterator, then asks ``len()`` for a size hint, then iterates. A
+    listing made by ``len()`` between an iterator's creation and its first step is as fresh as
+    a new one, so that iterator replays it instead of listing the store again.
+    """
+
     _mapping: PersiDict
+    _len_listing: tuple[int, list[NonEmptySafeStrTuple]] | None = None
+    _len_calls: int = 0
+
+    def __len__(self) -> int:
+        keys = list(self._mapping._iter_keys())
+        self._len_calls += 1
+        self._len_listing = (self._len_calls, keys)
+        return len(keys)
 
     def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._mapping._iter_keys()
+        return self._iterate(self._len_calls)
+
+    def _iterate(self, len_calls_at_creation: int) -> Iterator[NonEmptySafeStrTuple]:
+        listing = self._len_listing
+        if listing is not None and listing[0] > len_calls_at_creation:
+            self._len_listing = None
+            yield from listing[1]
+        else:
+            yield from self._mapping._iter_keys()
 
 
 class _ValuesView(ValuesView[Any]):
