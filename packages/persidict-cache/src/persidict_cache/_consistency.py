@@ -22,6 +22,10 @@ class _PandasOperator(BaseOperator):
             diff_instance.custom_report_result("values_changed", level, {"old_value": old, "new_value": new})
         return True
 
+    def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
+        """Leave values as they are (deepdiff asks this when it compares sets)."""
+        return obj
+
 
 def _custom_operators() -> list[BaseOperator]:
     pandas = sys.modules.get("pandas")  # a pandas value means pandas is imported already
