@@ -34,8 +34,14 @@ _TEMP_SUFFIX: Final = ".tmp"
 _TEMP_EXTRA: Final = len(_TEMP_PREFIX) + 13 + len(_TEMP_SUFFIX)  # ".#" + name + ".<12 hex>" + ".tmp"
 # Longest path one system call accepts, in bytes (PATH_MAX less its NUL: 4096 on Linux, 1024 on macOS).
 _PATH_MAX: Final = 4095 if sys.platform.startswith("linux") else 1023
+# O_NONBLOCK: opening a FIFO planted under a key's name must not wait for a writer (it is then
+# refused as not a regular file); it changes nothing for regular files.
 _READ_FLAGS: Final = (
-    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NONBLOCK", 0)
 )
 _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
