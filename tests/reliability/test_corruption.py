@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ FOREIGN_NAMES = [
 ]
 FOREIGN_DIRS = ["$RECYCLE.BIN", "a b", "#backup#"]
 
-GARBLE = {
+GARBLE: dict[str, Callable[[bytes], bytes]] = {
     "truncated": lambda data: data[: len(data) // 2],
     "empty": lambda data: b"",
     "garbage": lambda data: bytes(range(256)) * 3,
