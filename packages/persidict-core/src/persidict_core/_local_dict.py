@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Final, Literal
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._config import StoreConfig
+from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
@@ -143,7 +144,10 @@ class LocalDict(PersiDict):
         return _independent_copy(value), etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
-        stored = _independent_copy(value)
+        try:
+            stored = _independent_copy(value)
+        except Exception as exc:  # a lock, a generator, an open file...: as FileDirDict refuses it
+            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}") from exc
         full = self._full(key)
         with self._storage.lock:
             if only_if_absent and full in self._items:
