@@ -326,6 +326,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmarks/bench_*.py (speed ratios against raw baselines); ``-- --no-fail`` reports only."""
     install(session, editable=False, groups=("bench",))
+    _original_persidict_venv(session)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if not scripts:
         session.skip("no benchmarks/bench_*.py yet")
@@ -337,3 +338,27 @@ def bench(session: nox.Session) -> None:
             failed.append(script.name)
     if failed:
         session.error(f"benchmarks missed their targets: {', '.join(failed)}")
+
+
+ORIGINAL_PERSIDICT = "persidict==0.309.0"
+ORIGINAL_VENV = ROOT / ".bench" / "original-venv"
+
+
+def _original_persidict_venv(session: nox.Session) -> None:
+    """Create .bench/original-venv with the original persidict, which bench_core.py compares against.
+
+    The original shares our import name, so it gets an environment of its own (made once, then
+    reused). A failed install is reported, and the benchmarks run without the comparison.
+    """
+    python = ORIGINAL_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    marker = ORIGINAL_VENV / f"{ORIGINAL_PERSIDICT}.installed"
+    if marker.exists():
+        return
+    try:
+        session.run("python", "-m", "venv", "--clear", str(ORIGINAL_VENV), silent=True)
+        session.run(str(python), "-m", "pip", "install", "-q", ORIGINAL_PERSIDICT, external=True)
+    except nox.command.CommandFailed:
+        session.warn(f"Cannot install {ORIGINAL_PERSIDICT}: the benchmarks run without the comparison")
+        shutil.rmtree(ORIGINAL_VENV, ignore_errors=True)
+        return
+    marker.touch()

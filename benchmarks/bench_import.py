@@ -1,0 +1,104 @@
+"""Benchmark: the wall time of ``python -c "from persidict import FileDirDict"``.
+
+The target is an absolute one: at most 200 ms, so the row's baseline is 0.200 s and its
+target 1.0 (the ratio is ``0.2 / our time``). The interpreter's own start-up (``python -c
+pass`` in the same environment) is shown in the note. The import must load neither boto3 nor
+numpy nor pandas: that is checked in a fresh interpreter and fails the run if violated.
+
+The same import is timed in the original persidict's environment (0.309.0; see
+``bench_core.py``) when it exists.
+
+Each figure is the fastest of several fresh interpreters, started from a temporary directory
+so that nothing in the working tree shadows the installed packages.
+
+Run: ``python benchmarks/bench_import.py`` (``--no-fail`` to report without failing).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import header  # noqa: E402
+from bench_core import _original_python  # noqa: E402
+
+RUNS = 15
+BUDGET_S = 0.200
+HEAVY = ("boto3", "botocore", "numpy", "pandas")
+STATEMENT = "from persidict import FileDirDict"
+
+
+def wall_time(python: str, code: str, runs: int = RUNS) -> float:
+    """Return the fastest wall time of ``python -c code`` over ``runs`` fresh interpreters."""
+    best = float("inf")
+    with tempfile.TemporaryDirectory() as cwd:
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run([python, "-c", code], check=True, cwd=cwd, capture_output=True)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def heavy_modules_loaded(python: str, statement: str) -> list[str]:
+    code = f"import json, sys; {statement}; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    with tempfile.TemporaryDirectory() as cwd:
+        out = subprocess.run([python, "-c", code], check=True, cwd=cwd, capture_output=True, text=True)
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
+def main() -> int:
+    report = header("import")
+    python = sys.executable
+    statement = STATEMENT
+    try:
+        heavy = heavy_modules_loaded(python, statement)
+    except subprocess.CalledProcessError as exc:
+        # The facade cannot be imported yet (a sibling package incomplete): time the core.
+        print(f"`{statement}` fails here ({exc.stderr.strip().splitlines()[-1:]}); timing persidict_core")
+        statement = "from persidict_core import FileDirDict"
+        heavy = heavy_modules_loaded(python, statement)
+    bare = wall_time(python, "pass")
+    ours = wall_time(python, statement)
+    core = wall_time(python, "from persidict_core import FileDirDict")
+
+    original_python = _original_python()
+    original: float | None = None
+    if original_python is not None:
+        try:
+            original = wall_time(original_python, "from persidict import FileDirDict", runs=5)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            print(f"the original's import failed: {exc}")
+    original_note = f"original {original * 1e3:.0f} ms" if original is not None else "original -"
+
+    report.add(
+        f"python -c '{statement}'",
+        ours,
+        BUDGET_S,
+        target=1.0,
+        note=f"(python -c pass: {bare * 1e3:.0f} ms; {original_note})",
+    )
+    core_statement = "python -c 'from persidict_core import FileDirDict'"
+    report.add(core_statement, core, BUDGET_S, target=None, note="(informational)")
+    report.extra.update(
+        statement=statement,
+        python_c_pass_s=bare,
+        original_s=original,
+        heavy_modules_loaded=heavy,
+    )
+    print(f"heavy modules loaded by `{statement}`: {heavy or 'none'}")
+    code = report.finish()
+    if heavy:
+        print(f"FAILED: `{statement}` imports {', '.join(heavy)}")
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
