@@ -280,6 +280,16 @@ class FileDirDict(PersiDict):
     def _read_path(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        if if_etag_differs is not None:
+            # An unchanged file is answered by one lstat, without opening it (cache revalidation).
+            try:
+                st = os.lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                raise KeyError(key) from None
+            except OSError as exc:
+                raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
+                return ETAG_HAS_NOT_CHANGED
         try:
             fd = os.open(path, _READ_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
