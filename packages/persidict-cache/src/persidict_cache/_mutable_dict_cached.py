@@ -142,33 +142,26 @@ class MutableDictCached(PersiDict):
         self._etag_cache._delete(key)
         self._data_cache._delete(key)
 
-    def _cached_etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        try:
-            result = self._etag_cache._read(key)
-        except KeyError:
-            return None
-        etag = result[0]  # type: ignore[index]
-        return etag if isinstance(etag, str) else None
-
     # ----------------------------------------------------------------- primitives
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        cached_etag = self._cached_etag(key)
+        # The hot path of every read: kept flat (one call to each store on a hit).
         try:
-            if cached_etag is not None:
+            cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
+        except KeyError:
+            cached_etag = None
+        try:
+            if type(cached_etag) is str:
                 result = self._main._read(key, if_etag_differs=cached_etag)
-                if result is ETAG_HAS_NOT_CHANGED:
-                    if if_etag_differs == cached_etag:
-                        return ETAG_HAS_NOT_CHANGED
-                    try:
-                        value = self._data_cache._read(key)[0]  # type: ignore[index]
-                    except KeyError:
-                        pass  # the value was evicted: fetch it again below
-                    else:
-                        return value, cached_etag
-                else:
+                if result is not ETAG_HAS_NOT_CHANGED:
                     return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
+                if if_etag_differs == cached_etag:
+                    return ETAG_HAS_NOT_CHANGED
+                try:
+                    return self._data_cache._read(key)[0], cached_etag  # type: ignore[index]
+                except KeyError:
+                    pass  # the value was evicted from the cache: fetch it again
             result = self._main._read(key, if_etag_differs=if_etag_differs)
         except KeyError:
             self._purge(key)  # deleted in the main store, maybe by another process
