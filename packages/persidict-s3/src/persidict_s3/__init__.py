@@ -11,10 +11,14 @@ Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botoc
 """
 
 from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
+from ._s3_dict import S3Dict, S3Dict_FileDirCached, S3DictConfig
 from ._version import __version__
 
 __all__ = [
     "BasicS3Dict",
     "BasicS3DictConfig",
+    "S3Dict",
+    "S3DictConfig",
+    "S3Dict_FileDirCached",
     "__version__",
 ]

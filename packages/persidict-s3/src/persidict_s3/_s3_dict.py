@@ -1,0 +1,340 @@
+"""`S3Dict` (alias `S3Dict_FileDirCached`): a `BasicS3Dict` with a local file cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import JsonValue, NonNegativeInt, PositiveInt, field_validator
+
+from persidict_cache import AppendOnlyDictCached, MutableDictCached
+from persidict_core import (
+    ETagHasNotChangedFlag,
+    FileDirDict,
+    KeyLike,
+    PersiDict,
+    StoreConfig,
+    to_key,
+)
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
+
+from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, normalize_root_prefix
+from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
+
+__all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
+
+_ABSENT = object()
+
+
+class S3DictConfig(StoreConfig):
+    """Configuration of an `S3Dict`: its bucket and prefix, and where its local cache lives."""
+
+    kind: Literal["s3_dict"] = "s3_dict"
+    bucket_name: str = "my_bucket"
+    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    region: str | None = None
+    """AWS region of the bucket; None for boto3's default."""
+    root_prefix: str = ""
+    """Prefix of every object name; stored ending with ``/`` when not empty."""
+    base_dir: str = "__s3_dict__"
+    """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
+    digest_len: NonNegativeInt = 8
+    """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
+    endpoint_url: str | None = None
+    """URL of an S3-compatible service; None for AWS or ``AWS_ENDPOINT_URL``."""
+    client_config: dict[str, JsonValue] | None = None
+    """botocore ``Config`` keyword arguments merged over our defaults."""
+    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
+    """HTTP connections kept open to S3, and threads used by bulk reads."""
+    compression: Literal["lz4"] | None = None
+    """Compress ``pkl`` values as lz4 frames in S3 (read back either way)."""
+
+    @field_validator("root_prefix")
+    @classmethod
+    def _normalize_root_prefix(cls, value: str) -> str:
+        return normalize_root_prefix(value)
+
+    @field_validator("base_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value:
+            raise ValueError("base_dir must not be empty")
+        return os.path.abspath(os.path.expanduser(value))
+
+
+def _endpoint_label(endpoint_url: str) -> str:
+    """Name of the cache folder of an endpoint: ``aws`` for AWS, else its host and port."""
+    host = urlsplit(endpoint_url).netloc or endpoint_url
+    if host.rsplit(":", 1)[0].endswith(".amazonaws.com"):
+        return "aws"
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in host) or "endpoint"
+
+
+def _path_element(segment: str) -> str:
+    """A prefix segment as a folder name: itself when safe, else a digest (never ``..``)."""
+    if is_safe_str_element(segment):
+        return segment
+    return "~" + hashlib.md5(segment.encode("utf-8")).hexdigest()[:16]
+
+
+def cache_dir_of(base_dir: str, endpoint_url: str, bucket_name: str, root_prefix: str) -> str:
+    """Return the local cache folder of a store: ``base_dir/<endpoint>/<bucket>/<root_prefix>``."""
+    segments = root_prefix[:-1].split("/") if root_prefix else []
+    return os.path.join(
+        base_dir, _endpoint_label(endpoint_url), _path_element(bucket_name), *map(_path_element, segments)
+    )
+
+
+class S3Dict(PersiDict):
+    """A `BasicS3Dict` with a local file cache, validated by ETag.
+
+    Values read or written are kept in a `FileDirDict` under
+    ``base_dir/<endpoint>/<bucket>/<root_prefix>``, so stores of different endpoints, buckets
+    or prefixes never share cached values. In the default (mutable) mode each read is a
+    conditional GET: an unchanged value costs one small request and transfers no value bytes
+    (a `MutableDictCached` with a second `FileDirDict` of ETags). In append-only mode values
+    never change, so a cached value is served without any request (an `AppendOnlyDictCached`).
+    ``len``, iteration, ``in`` and timestamps always ask S3, so keys written elsewhere are
+    seen at once.
+
+    Args:
+        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        region: AWS region (None: boto3's default).
+        root_prefix: Prefix of every object name (a ``/`` is appended when missing).
+        base_dir: Root folder of the local cache.
+        serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
+        digest_len: Hash suffix length of cached file names (case-insensitive file systems).
+        append_only: If True, keys can be added but never changed or deleted.
+        base_class_for_values: If set, every value must be an instance of this class.
+        endpoint_url: URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS
+            (boto3 honours the standard ``AWS_ENDPOINT_URL`` variable).
+        client_config: botocore ``Config`` arguments (JSON-serializable dict) merged over our
+            defaults (see `BasicS3Dict`).
+        max_pool_connections: HTTP connection pool size and bulk-read parallelism.
+        compression: ``"lz4"`` to compress ``pkl`` values in S3.
+        **other_params: Other names of the shared parameter vocabulary are ignored; unknown
+            names are a `ValidationError`.
+
+    Raises:
+        pydantic.ValidationError: An invalid parameter.
+        persidict_core.BackendError: The bucket cannot be reached or created.
+    """
+
+    config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
+        "base_dir",
+        "digest_len",
+    }
+    _config: S3DictConfig
+
+    def __init__(
+        self,
+        bucket_name: str = "my_bucket",
+        region: str | None = None,
+        root_prefix: str = "",
+        base_dir: str | os.PathLike[str] = "__s3_dict__",
+        serialization_format: str = "pkl",
+        digest_len: int = 8,
+        append_only: bool = False,
+        base_class_for_values: type | None = None,
+        *,
+        endpoint_url: str | None = None,
+        client_config: dict[str, Any] | None = None,
+        max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
+        compression: Literal["lz4"] | None = None,
+        **other_params: Any,
+    ) -> None:
+        config = self._make_config(
+            dict(
+                bucket_name=bucket_name,
+                region=region,
+                root_prefix=root_prefix,
+                base_dir=os.fspath(base_dir),
+                serialization_format=serialization_format,
+                digest_len=digest_len,
+                append_only=append_only,
+                base_class_for_values=base_class_for_values,
+                endpoint_url=endpoint_url,
+                client_config=client_config,
+                max_pool_connections=max_pool_connections,
+                compression=compression,
+                **other_params,
+            )
+        )
+        assert isinstance(config, S3DictConfig)
+        main = BasicS3Dict(**_main_params(config))
+        self._assemble(config, main)
+
+    def _assemble(self, config: S3DictConfig, main: BasicS3Dict) -> None:
+        PersiDict.__init__(self, config)
+        self._main = main
+        self._cache_dir = cache_dir_of(
+            config.base_dir, main.endpoint_url, config.bucket_name, config.root_prefix
+        )
+        self._data_cache = FileDirDict(
+            self._cache_dir,
+            serialization_format=config.serialization_format,
+            digest_len=config.digest_len,
+            base_class_for_values=config.base_class_for_values,
+        )
+        self._etag_cache: FileDirDict | None = None
+        self._cached: MutableDictCached | AppendOnlyDictCached
+        if config.append_only:
+            self._cached = AppendOnlyDictCached(main, self._data_cache)
+        else:
+            self._etag_cache = FileDirDict(
+                self._cache_dir,
+                serialization_format=f"{config.serialization_format}_etag",
+                digest_len=config.digest_len,
+                base_class_for_values=str,
+            )
+            self._cached = MutableDictCached(main, self._data_cache, self._etag_cache)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def main_dict(self) -> BasicS3Dict:
+        """The uncached `BasicS3Dict` this store reads through."""
+        return self._main
+
+    @property
+    def cached_dict(self) -> MutableDictCached | AppendOnlyDictCached:
+        """The cache wrapper every operation is delegated to."""
+        return self._cached
+
+    @property
+    def data_cache(self) -> FileDirDict:
+        """The `FileDirDict` of cached values."""
+        return self._data_cache
+
+    @property
+    def etag_cache(self) -> FileDirDict | None:
+        """The `FileDirDict` of cached ETags (None in append-only mode, which needs none)."""
+        return self._etag_cache
+
+    @property
+    def base_dir(self) -> str:
+        """Absolute path of this store's cache folder (``base_dir/<endpoint>/<bucket>/<prefix>``)."""
+        return self._cache_dir
+
+    @property
+    def digest_len(self) -> int:
+        """Hash suffix length of the cache's file names."""
+        return self._config.digest_len
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket holding the objects."""
+        return self._config.bucket_name
+
+    @property
+    def region(self) -> str | None:
+        """The region given to the constructor (None: boto3's default)."""
+        return self._config.region
+
+    @property
+    def root_prefix(self) -> str:
+        """Prefix of every object name (empty, or ending with ``/``)."""
+        return self._config.root_prefix
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint requests go to."""
+        return self._main.endpoint_url
+
+    @property
+    def base_url(self) -> str:
+        """``s3://<bucket>/<root_prefix>``."""
+        return self._main.base_url
+
+    @property
+    def max_pool_connections(self) -> int:
+        """HTTP connection pool size and number of threads of bulk reads."""
+        return self._main.max_pool_connections
+
+    @property
+    def connection(self) -> S3Connection:
+        """The `S3Connection` (boto3 client and bulk-read pool) shared with sub-dicts."""
+        return self._main.connection
+
+    def object_name(self, key: KeyLike) -> str:
+        """Return the S3 object name of ``key``."""
+        return self._main.object_name(key)
+
+    # ----------------------------------------------------------------- reads
+    def __getitem__(self, key: KeyLike) -> Any:
+        """Return the value of ``key`` (append-only: a cached value makes no request at all)."""
+        return self._cached[key]
+
+    def get_many(self, keys: Iterable[KeyLike]) -> dict[NonEmptySafeStrTuple, Any]:
+        """Read many keys in parallel through the cache; return ``{key: value}`` for those present.
+
+        Requests run on up to ``max_pool_connections`` threads. Absent keys are left out.
+        """
+        unique = list(dict.fromkeys(to_key(key) for key in keys))
+
+        def fetch(key: NonEmptySafeStrTuple) -> Any:
+            try:
+                return self._cached[key]
+            except KeyError:
+                return _ABSENT
+
+        values: Iterable[Any] = (
+            map(fetch, unique) if len(unique) <= 1 else self.connection.executor.map(fetch, unique)
+        )
+        return {key: value for key, value in zip(unique, values, strict=True) if value is not _ABSENT}
+
+    # ----------------------------------------------------------------- primitives
+    def _read(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        return self._cached._read(key, if_etag_differs)
+
+    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+        return self._cached._write(key, value, only_if_absent)
+
+    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached._delete(key)
+
+    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached._contains(key)
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._cached._timestamp(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._cached._etag(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return self._cached._iter_entries(with_values, with_timestamps)
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._cached._iter_keys()
+
+    def _count(self) -> int:
+        return self._cached._count()
+
+    def _clear(self) -> None:
+        self._cached._clear()
+
+    def _subdict(self, prefix: SafeStrTuple) -> S3Dict:
+        config = self._config.model_copy(
+            update={"root_prefix": self._config.root_prefix + "/".join(prefix) + "/"}
+        )
+        store = type(self).__new__(type(self))
+        store._assemble(config, self._main._subdict(prefix))  # shares the client: no new bucket check
+        return store
+
+
+def _main_params(config: S3DictConfig) -> dict[str, Any]:
+    """The `BasicS3Dict` parameters of an `S3Dict` config."""
+    names = set(BasicS3DictConfig.model_fields) - {"kind"}
+    return {name: getattr(config, name) for name in names}
+
+
+S3Dict_FileDirCached = S3Dict
+"""The name of `S3Dict` in the original persidict (an S3 store with a FileDirDict cache)."""
