@@ -229,10 +229,13 @@ def store_from_config(
     validated = config_from_data(config)
     _, factory = _lookup_kind(validated.kind)
     params = {name: getattr(validated, name) for name in type(validated).model_fields if name != "kind"}
+    runtime_parts = runtime_parts or {}
     for name, value in params.items():
-        if isinstance(value, StoreConfig):  # nested stores of wrappers
+        # Nested stores of wrappers are opened from their configs unless given as runtime parts
+        # (opening one can cost a connection and a bucket check).
+        if isinstance(value, StoreConfig) and name not in runtime_parts:
             params[name] = store_from_config(value)
-    params.update(runtime_parts or {})
+    params.update(runtime_parts)
     store: PersiDict | Any = factory(**params)
     return store
 

@@ -395,8 +395,26 @@ class FileDirDict(PersiDict):
         finally:
             os.close(fd)
 
+    def __delitem__(self, key: Any) -> None:
+        """Delete ``key``; KeyError if absent, `MutationPolicyError` if append-only."""
+        k = NonEmptySafeStrTuple(key)
+        if self._append_only:
+            raise self._refuse_mutation(k, "delete")
+        # Fast path (a top-level key whose path is known): unlink at once. Any failure falls
+        # back to _delete, which handles every case (the same file fails the same way again).
+        paths = self._paths.get(k)
+        if paths is not None and len(k) == 1:
+            try:
+                os.unlink(paths[1])
+                return
+            except OSError:
+                pass
+        if not self._delete(k):
+            raise KeyError(k)
+
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
-        directory, path = self._file_path(key)
+        # The cached path inline: a method call is ~10% of the Python cost of a delete.
+        directory, path = self._paths.get(key) or self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
         try:
