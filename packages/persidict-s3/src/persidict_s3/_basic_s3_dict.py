@@ -28,6 +28,7 @@ __all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of"]
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
 _ABSENT: Final = object()
+_MAX_OBJECT_NAME: Final = 1024  # bytes of UTF-8: S3 refuses longer object names (KeyTooLongError)
 
 
 def content_type_of(serialization_format: str) -> str:
@@ -210,7 +211,13 @@ class BasicS3Dict(PersiDict):
         return self._object_name(to_key(key))
 
     def _object_name(self, key: SafeStrTuple) -> str:
-        return self._root_prefix + "/".join(key) + self._extension
+        name = self._root_prefix + "/".join(key) + self._extension
+        if len(name) > _MAX_OBJECT_NAME // 4 and len(name.encode("utf-8")) > _MAX_OBJECT_NAME:
+            raise ValueError(
+                f"Key {repr(tuple(key))[:200]} is too long for S3: its object name would have "
+                f"{len(name.encode('utf-8'))} bytes, S3 allows {_MAX_OBJECT_NAME}"
+            )
+        return name
 
     def _context(self, key: SafeStrTuple, name: str) -> str:
         return f"key {tuple(key)!r} in s3://{self.bucket_name}/{name}"
