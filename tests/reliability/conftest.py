@@ -9,6 +9,8 @@ repository root is put on ``sys.path`` (as ``tests/s3/conftest.py`` does), so
 from __future__ import annotations
 
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,53 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("persidict reliability report")
     for line in lines:
         terminalreporter.write_line(line)
+
+
+# ---------------------------------------------------------------- S3 on moto's server (loopback only)
+S3_KEY_ID = "AKIARELIABILITYTESTKEY"
+S3_SECRET = "reliability-secret-0123456789abcdefSECRET"
+
+
+@pytest.fixture
+def s3_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dummy credentials and an AWS configuration isolated from the developer's own."""
+    empty = tmp_path_factory.mktemp("aws-config")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in (
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 and a free port, for the whole session."""
+    pytest.importorskip("persidict_s3")
+    server_module = pytest.importorskip("moto.moto_server.threaded_moto_server")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_url(moto_url: str, s3_env: None) -> str:
+    """The moto server's URL with dummy credentials set (tests use fresh bucket names)."""
+    return moto_url
+
+
+@pytest.fixture
+def bucket() -> str:
+    return f"reliability-{uuid.uuid4().hex[:12]}"
