@@ -147,6 +147,7 @@ class FileDirDict(PersiDict):
         self._encoded_names: dict[str, str] = {}
         self._valid_names: dict[str, str] = {}
         self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
+        self._top_level_paths: dict[str, str] = {}  # str key -> file path, for the delete fast path
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -220,7 +221,10 @@ class FileDirDict(PersiDict):
                 )
             if len(self._paths) >= _MAX_CACHED_NAMES:
                 self._paths.clear()
+                self._top_level_paths.clear()
             self._paths[key] = paths
+            if len(key) == 1:
+                self._top_level_paths[key[0]] = paths[1]
         return paths
 
     def _is_inside(self, directory: str) -> bool:
@@ -397,18 +401,20 @@ class FileDirDict(PersiDict):
 
     def __delitem__(self, key: Any) -> None:
         """Delete ``key``; KeyError if absent, `MutationPolicyError` if append-only."""
+        if type(key) is str and not self._append_only:
+            # Fast path: a str already seen as a top-level key (so a valid one) whose path is
+            # known is unlinked at once. Any failure falls back to the general path below,
+            # which handles every case (the same file fails the same way again).
+            path = self._top_level_paths.get(key)
+            if path is not None:
+                try:
+                    os.unlink(path)
+                    return
+                except OSError:
+                    pass
         k = NonEmptySafeStrTuple(key)
         if self._append_only:
             raise self._refuse_mutation(k, "delete")
-        # Fast path (a top-level key whose path is known): unlink at once. Any failure falls
-        # back to _delete, which handles every case (the same file fails the same way again).
-        paths = self._paths.get(k)
-        if paths is not None and len(k) == 1:
-            try:
-                os.unlink(paths[1])
-                return
-            except OSError:
-                pass
         if not self._delete(k):
             raise KeyError(k)
 
