@@ -166,12 +166,15 @@ def make_store(family: str, tmp_path: Path, request: pytest.FixtureRequest) -> S
 
 
 def outside_snapshot(tmp_path: Path) -> set[tuple[str, int]]:
-    """Every file outside the store folder (the stores live under tmp_path/store)."""
-    return {
-        (str(p), p.stat().st_size)
-        for p in tmp_path.parent.rglob("*")
-        if p.is_file() and tmp_path / "store" not in p.parents
+    """Every file of the test's folder outside the store folder (the stores live under
+    tmp_path/store), and the entries of the folder above (other tests' folders)."""
+    store = tmp_path / "store"
+    inside = {
+        (str(p), p.stat().st_size if p.is_file() else 0)
+        for p in tmp_path.rglob("*")
+        if p != store and store not in p.parents
     }
+    return inside | {(str(p), 0) for p in tmp_path.parent.iterdir()}
 
 
 def temp_files(tmp_path: Path) -> list[Path]:
@@ -179,7 +182,7 @@ def temp_files(tmp_path: Path) -> list[Path]:
 
 
 @pytest.fixture
-def watch_outside(tmp_path: Path) -> Iterator[None]:
+def watch_outside(tmp_path: Path, make_store: StoreFactory) -> Iterator[None]:
     before = outside_snapshot(tmp_path)
     yield
     assert outside_snapshot(tmp_path) == before, "something was written outside base_dir"
