@@ -218,3 +218,15 @@ def test_invalid_parameters(mocked_aws: None, bucket_name: str) -> None:
         BasicS3Dict(bucket_name, max_pool_connections=0)
     with pytest.raises(ValueError, match="client_config"):
         BasicS3Dict(bucket_name, client_config={"no_such_option": 1})
+
+
+def test_listing_keys_lists_once(mocked_aws: None, bucket_name: str, meter: GetObjectMeter) -> None:
+    store = BasicS3Dict(bucket_name)
+    store.update({f"k{i}": i for i in range(5)})
+    meter.attach(store.connection.client)
+    assert len(list(store.keys())) == 5
+    assert len(store) == 5
+    assert meter.calls == ["ListObjectsV2", "ListObjectsV2"]
+    meter.reset()
+    assert [key for key in store] == sorted(store.keys())
+    assert meter.calls == ["ListObjectsV2", "ListObjectsV2"]
