@@ -48,7 +48,8 @@ N_SYNC = 60  # values per round of the fsync=True figures (each write costs ~0.5
 N_BIG = 200  # values of 100 KB
 N_LIST = 20_000  # keys for listing: 20 directories of 1,000
 LIST_DIRS = 20
-ROUNDS = 7
+ROUNDS = 11  # reads and listings: short rounds, so many of them
+WRITE_ROUNDS = 7  # fsync=False writes of 2,000 values
 ROUNDS_SYNC = 30  # many short rounds: the best of each side escapes the I/O of other processes
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL_RUNNER = Path(__file__).resolve().parent / "original" / "run_original.py"
@@ -187,7 +188,7 @@ def measure(
     key_class: Callable[[Any], Any],
     *,
     log: Callable[[str], None] = lambda message: None,
-    write_rounds: int = ROUNDS,
+    write_rounds: int = WRITE_ROUNDS,
     n_nosync: int = N_SMALL,
 ) -> dict[str, tuple[float, float]]:
     """Run every figure against a store implementation; return ``{name: (ours_s, base_s)}``.
