@@ -25,8 +25,6 @@ if _ROOT not in sys.path:
 
 from tests.s3._proxy import FaultHook, S3Proxy  # noqa: E402
 
-pytestmark = pytest.mark.s3
-
 DUMMY_KEY_ID = "AKIAPERSIDICTTESTKEY"
 DUMMY_SECRET = "persidict-test-secret-0123456789abcdefSECRET"
 
