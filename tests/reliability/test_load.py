@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from persidict_core import FileDirDict
+from persidict_core import FileDirDict, serialize
 from tests.reliability import _report
 from tests.reliability._checks import final_value_problems, prefill, tally
-from tests.reliability._workers import Stats, check_value, key_name, load_worker
+from tests.reliability._workers import Stats, check_value, key_name, load_worker, new_stats, run_workload
 
 SECONDS = float(os.environ.get("PERSIDICT_RELIABILITY_SECONDS", "2.5"))
 MAX_OPS = 200_000  # count bound per worker, besides the time bound
@@ -111,3 +112,33 @@ def test_deleters_during_iteration(tmp_path: Path, n: int) -> None:
     tally(stats, problems)
     store.clear()
     assert len(store) == 0
+
+
+class TornWrites(FileDirDict):
+    """A deliberately broken store that writes values in place, in pieces (no temp file)."""
+
+    def _write(self, key: Any, value: Any, only_if_absent: bool) -> str:
+        directory, path = self._file_path(key)
+        data = serialize(value, "pkl", context=str(key))
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "wb") as file:
+            for start in range(0, len(data), 4096):
+                file.write(data[start : start + 4096])
+                file.flush()
+        return ""
+
+
+def test_the_checks_catch_a_store_that_tears_values(tmp_path: Path) -> None:
+    """Control: the readers' checks do see partial values when writes are not atomic."""
+    store = TornWrites(base_dir=str(tmp_path))
+    prefill(store, [("hot", f"k{i}") for i in range(4)])
+    stats = [new_stats(0), new_stats(1)]
+    threads = [
+        threading.Thread(target=run_workload, args=("readers", store, i, 2, 1.0, MAX_OPS, stats[i]))
+        for i in (0, 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert stats[1]["violations"] > 0, "the checks missed torn values"
