@@ -44,13 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import best_time, header  # noqa: E402
 
 N_SMALL = 2_000  # small values for get, set, delete, in
-N_SYNC = 60  # values per round of the fsync=True figures (each write costs ~0.5 ms of fsync here)
+N_SYNC = 50  # values per round of the fsync=True figures (each write costs ~0.5 ms of fsync here)
 N_BIG = 200  # values of 100 KB
 N_LIST = 20_000  # keys for listing: 20 directories of 1,000
 LIST_DIRS = 20
 ROUNDS = 11  # reads and listings: short rounds, so many of them
-WRITE_ROUNDS = 7  # fsync=False writes of 2,000 values
-ROUNDS_SYNC = 30  # many short rounds: the best of each side escapes the I/O of other processes
+N_NOSYNC = 200  # values per round of the fsync=False figures
+WRITE_ROUNDS = 25  # short rounds again: one slow round of the machine must not decide
+ROUNDS_SYNC = 40  # many short rounds: the best of each side escapes the I/O of other processes
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL_RUNNER = Path(__file__).resolve().parent / "original" / "run_original.py"
 
@@ -189,7 +190,7 @@ def measure(
     *,
     log: Callable[[str], None] = lambda message: None,
     write_rounds: int = WRITE_ROUNDS,
-    n_nosync: int = N_SMALL,
+    n_nosync: int = N_NOSYNC,
 ) -> dict[str, tuple[float, float]]:
     """Run every figure against a store implementation; return ``{name: (ours_s, base_s)}``.
 
