@@ -418,6 +418,18 @@ class FileDirDict(PersiDict):
         if not self._delete(k):
             raise KeyError(k)
 
+    def __contains__(self, key: object) -> bool:
+        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
+        if type(key) is str:
+            # The fast path of __delitem__: a known top-level str key needs no key construction.
+            path = self._top_level_paths.get(key)
+            if path is not None:
+                try:
+                    return stat.S_ISREG(os.lstat(path).st_mode)
+                except OSError:
+                    pass  # the general path answers (or raises) as usual
+        return self._contains(NonEmptySafeStrTuple(key))
+
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         # The cached path inline: a method call is ~10% of the Python cost of a delete.
         directory, path = self._paths.get(key) or self._file_path(key)
