@@ -205,7 +205,7 @@ def tests(session: nox.Session) -> None:
     if missing:
         session.log(f"Python versions not found on this machine (their sessions are skipped): {missing}")
     install(session, groups=("test",))
-    session.run("pytest", *(session.posargs or ["tests"]))
+    session.run("pytest", *(session.posargs or PARALLEL + ["tests"]))
 
 
 @nox.session(python=DEFAULT_PYTHON, reuse_venv=False)
@@ -227,10 +227,13 @@ def tests_isolated(session: nox.Session, package: str) -> None:
     if package in ("safestr", "persidict-core", "persidict-cache", "persidict-multi"):
         _assert_not_importable(session, "boto3", "botocore")
     session.log(f"{dist} installed with its dependencies only: {', '.join(closure)}")
-    session.run("pytest", *(session.posargs or [f"tests/{tests_folder}"]))
+    session.run("pytest", *(session.posargs or PARALLEL + [f"tests/{tests_folder}"]))
 
 
-_ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "hypothesis"}
+_ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis"}
+# pytest-xdist, one worker per core: many tests wait (S3 timestamps, other processes), so this
+# roughly halves the suite's wall time on two cores. Arguments after `--` replace it.
+PARALLEL = ["-n", "auto"]
 
 
 def _assert_not_importable(session: nox.Session, *modules: str) -> None:
