@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 from persidict_core import (
@@ -16,7 +15,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import require_store, wrapper_config
+from ._common import MainStoreListing, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -35,7 +34,7 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
 
 
-class AppendOnlyDictCached(PersiDict):
+class AppendOnlyDictCached(MainStoreListing, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -139,23 +138,6 @@ class AppendOnlyDictCached(PersiDict):
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._data_cache._contains(key) or self._main._contains(key)
-
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._main._timestamp(key)
-
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._main._etag(key)
-
-    def _iter_entries(
-        self, with_values: bool, with_timestamps: bool
-    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._main._iter_entries(with_values, with_timestamps)
-
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._main._iter_keys()
-
-    def _count(self) -> int:
-        return self._main._count()
 
     # ----------------------------------------------------------------- writes
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:

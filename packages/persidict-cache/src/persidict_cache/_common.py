@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from persidict_core import KNOWN_PARAMETER_NAMES, PersiDict, StoreConfig
+from persidict_core import PersiDict, StoreConfig
+from persidict_safestr import NonEmptySafeStrTuple
 
-__all__ = ["require_store", "wrapper_config"]
+__all__ = ["MainStoreListing", "require_store", "wrapper_config"]
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:
@@ -31,18 +32,35 @@ def wrapper_config(
     other names of the shared vocabulary that don't apply are ignored, unknown names are a
     pydantic ``ValidationError``.
     """
-    applicable = cls.applicable_parameters
-    # Unknown names are kept so that the model (extra="forbid") rejects them by name.
-    kept = {
-        name: value
-        for name, value in params.items()
-        if name in applicable or name not in KNOWN_PARAMETER_NAMES
-    }
-    kind = cls.config_class.model_fields["kind"].default
-    return cls.config_class(
-        kind=kind,
+    return cls._make_config(
+        params,
         serialization_format=source.serialization_format,
         append_only=source.append_only if append_only is None else append_only,
         base_class_for_values=source.base_class_for_values,
-        **kept,
     )
+
+
+class MainStoreListing(PersiDict):
+    """Timestamps, ETags, ``len`` and listings of a wrapper: those of the store it wraps.
+
+    A wrapper sets ``_main`` to the wrapped (main) store; caches never answer these.
+    """
+
+    _main: PersiDict
+
+    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main._timestamp(key)
+
+    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._main._etag(key)
+
+    def _iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        return self._main._iter_entries(with_values, with_timestamps)
+
+    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main._iter_keys()
+
+    def _count(self) -> int:
+        return self._main._count()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 from persidict_core import (
@@ -14,7 +13,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import require_store, wrapper_config
+from ._common import MainStoreListing, require_store, wrapper_config
 
 __all__ = ["MutableDictCached", "MutableDictCachedConfig"]
 
@@ -35,7 +34,7 @@ class MutableDictCachedConfig(StoreConfig):
     """The store that keeps the main store's ETag of each cached value."""
 
 
-class MutableDictCached(PersiDict):
+class MutableDictCached(MainStoreListing, PersiDict):
     """A store whose reads are served from a local cache while the main store's ETag is unchanged.
 
     Each read asks the main store one cheap question: has the key's ETag changed since the
@@ -192,23 +191,6 @@ class MutableDictCached(PersiDict):
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._main._contains(key)
-
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._main._timestamp(key)
-
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._main._etag(key)
-
-    def _iter_entries(
-        self, with_values: bool, with_timestamps: bool
-    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._main._iter_entries(with_values, with_timestamps)
-
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._main._iter_keys()
-
-    def _count(self) -> int:
-        return self._main._count()
 
     def _clear(self) -> None:
         try:

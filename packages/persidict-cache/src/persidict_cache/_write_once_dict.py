@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 import random
-from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -24,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import require_store, wrapper_config
+from ._common import MainStoreListing, require_store, wrapper_config
 from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
@@ -51,7 +50,7 @@ class WriteOnceDictConfig(StoreConfig):
         return float(value)
 
 
-class WriteOnceDict(PersiDict):
+class WriteOnceDict(MainStoreListing, PersiDict):
     """A store where the first write of a key wins and later writes of it are ignored.
 
     Made for content-addressed data, where writing a key again means writing the same value
@@ -108,17 +107,17 @@ class WriteOnceDict(PersiDict):
             append_only=True,
         )
         super().__init__(config)
-        self._wrapped = wrapped
+        self._main = wrapped
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0
 
     def __getattr__(self, name: str) -> Any:
         """Read attributes this store lacks (``base_dir``, ``digest_len``, ...) from the wrapped one."""
-        # Private names are never forwarded: before __init__ sets _wrapped, that would recurse.
+        # Private names are never forwarded: before __init__ sets _main, that would recurse.
         if name.startswith("_"):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        wrapped = self.__dict__.get("_wrapped")
+        wrapped = self.__dict__.get("_main")
         if wrapped is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(wrapped, name)
@@ -127,7 +126,7 @@ class WriteOnceDict(PersiDict):
     @property
     def wrapped_dict(self) -> PersiDict:
         """The append-only store that holds the data."""
-        return self._wrapped
+        return self._main
 
     @property
     def p_consistency_checks(self) -> float:
@@ -159,14 +158,14 @@ class WriteOnceDict(PersiDict):
         return self._checks_attempted - self._checks_passed
 
     def _runtime_parts(self) -> dict[str, Any]:
-        return {"wrapped_dict": self._wrapped}
+        return {"wrapped_dict": self._main}
 
     def _same_location(self, other: PersiDict) -> bool:
         return (
             isinstance(other, WriteOnceDict)
             and type(self) is type(other)
             and self._p == other._p
-            and self._wrapped._same_location(other._wrapped)
+            and self._main._same_location(other._main)
         )
 
     # ----------------------------------------------------------------- writes
@@ -187,16 +186,16 @@ class WriteOnceDict(PersiDict):
             raise self._refuse_mutation(k, "delete")
         self._check_value(k, value)
         try:
-            return self._wrapped._write(k, value, only_if_absent=True)
+            return self._main._write(k, value, only_if_absent=True)
         except MutationPolicyError:
             pass  # written before: the first write wins
         if self._p > 0.0 and random.random() < self._p:
             self._check_consistency(k, value)
-        return self._wrapped._etag(k)
+        return self._main._etag(k)
 
     def _check_consistency(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         self._checks_attempted += 1
-        stored = self._wrapped._read(key)[0]  # type: ignore[index]
+        stored = self._main._read(key)[0]  # type: ignore[index]
         difference = describe_difference(stored, value)
         if difference is not None:
             raise ConsistencyCheckError(
@@ -207,7 +206,7 @@ class WriteOnceDict(PersiDict):
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
         # Atomic create: MutationPolicyError if the key exists (setdefault relies on it).
-        return self._wrapped._write(key, value, only_if_absent=True)
+        return self._main._write(key, value, only_if_absent=True)
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         raise self._refuse_mutation(key, "delete")
@@ -219,27 +218,10 @@ class WriteOnceDict(PersiDict):
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._wrapped._read(key, if_etag_differs=if_etag_differs)
+        return self._main._read(key, if_etag_differs=if_etag_differs)
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._wrapped._contains(key)
-
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._wrapped._timestamp(key)
-
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._wrapped._etag(key)
-
-    def _iter_entries(
-        self, with_values: bool, with_timestamps: bool
-    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._wrapped._iter_entries(with_values, with_timestamps)
-
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._wrapped._iter_keys()
-
-    def _count(self) -> int:
-        return self._wrapped._count()
+        return self._main._contains(key)
 
     def _subdict(self, prefix: SafeStrTuple) -> WriteOnceDict:
-        return type(self)(self._wrapped.get_subdict(prefix), self._p)
+        return type(self)(self._main.get_subdict(prefix), self._p)

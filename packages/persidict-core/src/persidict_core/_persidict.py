@@ -76,14 +76,17 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         self._format: str = config.serialization_format
 
     @classmethod
-    def _make_config(cls, params: dict[str, Any]) -> StoreConfig:
+    def _make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
         """Validate constructor parameters into this class's config.
 
         Known parameters that don't apply to this store are dropped; unknown ones reach the
-        model, which rejects them with a `ValidationError` naming them.
+        model, which rejects them with a `ValidationError` naming them. ``derived`` fields are
+        set by the store itself (a wrapper takes its format from the store it wraps) and win.
         """
         kind = cls.config_class.model_fields["kind"].default
-        return cls.config_class(kind=kind, **split_parameters(params, cls.applicable_parameters))
+        return cls.config_class(
+            kind=kind, **{**split_parameters(params, cls.applicable_parameters), **derived}
+        )
 
     # ----------------------------------------------------------------- configuration
     @property
