@@ -1,5 +1,52 @@
 """Root pytest configuration, shared by every tests/<package>/ folder.
 
 Kept minimal on purpose: each package's fixtures live in its own tests/<package>/conftest.py,
-so that a package's tests run in an environment that has only that package installed.
+so that a package's tests run in an environment that has only that package installed. What is
+here needs nothing but pytest: the isolation of AWS credentials shared by the S3 and the
+reliability tests.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+# Variables through which boto3 could find real credentials, a profile or another endpoint.
+_AWS_VARIABLES_TO_HIDE = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+@pytest.fixture
+def use_dummy_aws_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], None]:
+    """Return a function that sets dummy credentials and hides the developer's AWS setup.
+
+    S3 tests must never reach a real account: credentials are fake, the config and credential
+    files are empty ones, the instance metadata service is off, and profile or endpoint
+    variables are removed.
+    """
+
+    def use(key_id: str, secret: str) -> None:
+        empty = tmp_path_factory.mktemp("aws-config")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        for name in _AWS_VARIABLES_TO_HIDE:
+            monkeypatch.delenv(name, raising=False)
+
+    return use

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,23 +38,9 @@ S3_SECRET = "reliability-secret-0123456789abcdefSECRET"
 
 
 @pytest.fixture
-def s3_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def s3_env(use_dummy_aws_credentials: Callable[[str, str], None]) -> None:
     """Dummy credentials and an AWS configuration isolated from the developer's own."""
-    empty = tmp_path_factory.mktemp("aws-config")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in (
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_PROFILE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    use_dummy_aws_credentials(S3_KEY_ID, S3_SECRET)
 
 
 @pytest.fixture(scope="session")
