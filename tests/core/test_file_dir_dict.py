@@ -199,6 +199,19 @@ def test_json_refuses_lossy_values(tmp_path: Path) -> None:
     assert store["int_keys"] == {1: "a", (2, 3): "b"}
 
 
+def test_json_stores_pandas_series_and_index(tmp_path: Path) -> None:
+    # jsonpickle's pandas handler emits its own DeprecationWarning; under pytest's
+    # filterwarnings=error (or python -W error) that used to fail every Series and Index.
+    pd = pytest.importorskip("pandas")
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json")
+    series = pd.Series([1.5, 2.0], index=["x", "y"], name="n")
+    store["series"] = series
+    assert store["series"].equals(series)
+    store["index"] = pd.Index([1, 2])
+    assert store["index"].equals(pd.Index([1, 2]))
+    assert FileDirDict(base_dir=tmp_path, serialization_format="json")["series"].equals(series)
+
+
 def test_lz4_compression_is_optional_and_detected_on_read(tmp_path: Path) -> None:
     compressed = FileDirDict(base_dir=tmp_path, compression="lz4")
     compressed["big"] = "x" * 100_000

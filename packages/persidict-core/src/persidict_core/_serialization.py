@@ -141,19 +141,33 @@ def _encode_json(value: Any, context: str) -> bytes:
             _register_handlers_for(library)
     with warnings.catch_warnings():
         # jsonpickle *warns* and writes null for what it cannot encode (lambdas, open files):
-        # that would be silent data loss, so the warning becomes an error.
-        warnings.simplefilter("error")
+        # that would be silent data loss, so that warning becomes an error.
+        _silence_jsonpickle_deprecations()
+        warnings.filterwarnings("error", message="jsonpickle cannot pickle", category=UserWarning)
         try:
             text: str = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT)
         except Exception as exc:
             raise SerializationError(f"Cannot encode the value for {context} as JSON: {exc}") from exc
-    try:
-        # A class that cannot be imported back (defined inside a function) decodes to a plain
-        # dict: decode once now so that such a value is refused instead of stored wrong.
-        jsonpickle.decode(text, keys=True, on_missing="error")
-    except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
-        raise SerializationError(f"The JSON of the value for {context} does not decode back: {exc}") from exc
+        try:
+            # A class that cannot be imported back (defined inside a function) decodes to a plain
+            # dict: decode once now so that such a value is refused instead of stored wrong.
+            jsonpickle.decode(text, keys=True, on_missing="error")
+        except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
+            raise SerializationError(
+                f"The JSON of the value for {context} does not decode back: {exc}"
+            ) from exc
     return text.encode("utf-8")
+
+
+def _silence_jsonpickle_deprecations() -> None:
+    """Ignore jsonpickle's own DeprecationWarnings (call inside ``warnings.catch_warnings()``).
+
+    Its pandas handler calls ``encode()``/``decode()`` without ``keys=``, which warns "keys will
+    default to True in jsonpickle 5.0.0". That says nothing about the value, but under
+    ``-W error`` (or pytest's ``filterwarnings = error``) it made every pandas Series or Index
+    fail to encode and decode.
+    """
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="jsonpickle")
 
 
 def _decode_json(data: bytes, context: str) -> Any:
@@ -165,7 +179,9 @@ def _decode_json(data: bytes, context: str) -> Any:
         for library in ("numpy", "pandas"):
             if library in text:
                 _register_handlers_for(library)
-        return jsonpickle.decode(text, keys=True, safe=True, on_missing="error")
+        with warnings.catch_warnings():
+            _silence_jsonpickle_deprecations()
+            return jsonpickle.decode(text, keys=True, safe=True, on_missing="error")
     except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
         raise DeserializationError(
             f"Cannot decode the JSON of {context}: {type(exc).__name__}: {exc}"
