@@ -8,6 +8,7 @@ import pickle
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -210,6 +211,29 @@ def test_json_stores_pandas_series_and_index(tmp_path: Path) -> None:
     store["index"] = pd.Index([1, 2])
     assert store["index"].equals(pd.Index([1, 2]))
     assert FileDirDict(base_dir=tmp_path, serialization_format="json")["series"].equals(series)
+
+
+def test_pop_that_loses_a_race_does_not_return_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process pops the key between this pop's read and its delete: only one of the
+    # two pops may return the value (they used to both return it).
+    store = FileDirDict(base_dir=tmp_path)
+    other = FileDirDict(base_dir=tmp_path)
+    read = store._read
+
+    def read_then_lose_the_race(key: Any, if_etag_differs: str | None = None) -> Any:
+        result = read(key, if_etag_differs)
+        assert other.pop(key) == "job"
+        return result
+
+    monkeypatch.setattr(store, "_read", read_then_lose_the_race)
+    store["k"] = "job"
+    with pytest.raises(KeyError):
+        store.pop("k")
+    store["k"] = "job"
+    assert store.pop("k", "lost") == "lost"
+    assert "k" not in store
 
 
 def test_lz4_compression_is_optional_and_detected_on_read(tmp_path: Path) -> None:

@@ -321,7 +321,12 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             if default:
                 return default[0]
             raise
-        self._delete(k)
+        if not self._delete(k):
+            # Another process or thread removed the key between our read and our delete: that
+            # pop got the value, this one did not (two pops must not both return it).
+            if default:
+                return default[0]
+            raise KeyError(k)
         return value
 
     def popitem(self) -> tuple[NonEmptySafeStrTuple, Any]:
