@@ -121,6 +121,19 @@ def test_invalid_parameters_name_the_field(tmp_path: Path, params: dict[str, obj
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("base_dir", [None, 5])
+def test_a_base_dir_that_is_not_a_path_is_a_validation_error(base_dir: object) -> None:
+    # It used to reach os.fspath() first: a bare TypeError that did not name base_dir.
+    with pytest.raises(ValidationError, match="base_dir"):
+        FileDirDict(base_dir=base_dir)  # type: ignore[arg-type]
+
+
+def test_a_pathlib_base_dir_is_accepted_by_the_config_too(tmp_path: Path) -> None:
+    store = store_from_config({"kind": "file_dir_dict", "base_dir": tmp_path / "s"})
+    assert isinstance(store, FileDirDict)
+    assert store.base_dir == str(tmp_path / "s")
+
+
 def test_config_round_trips_through_json(tmp_path: Path) -> None:
     store = FileDirDict(
         base_dir=tmp_path, serialization_format="json", digest_len=2, base_class_for_values=dict

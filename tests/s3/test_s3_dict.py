@@ -8,6 +8,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import BackendError, LocalDict, MutationPolicyError, store_from_config
@@ -189,3 +190,9 @@ def test_seed_examples_run_unchanged(
 def test_bad_bucket_is_a_backend_error(mocked_aws: None, tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="'ab'"):
         S3Dict(bucket_name="ab", base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("base_dir", [None, 5])
+def test_a_base_dir_that_is_not_a_path_is_a_validation_error(mocked_aws: None, base_dir: object) -> None:
+    with pytest.raises(ValidationError, match="base_dir"):
+        S3Dict(bucket_name="bkt", base_dir=base_dir)  # type: ignore[arg-type]

@@ -63,6 +63,13 @@ class FileDirDictConfig(StoreConfig):
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
 
+    @field_validator("base_dir", mode="before")
+    @classmethod
+    def _fspath(cls, value: Any) -> Any:
+        # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the
+        # str check, which reports it as a ValidationError naming base_dir.
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
     @field_validator("base_dir")
     @classmethod
     def _absolute(cls, value: str) -> str:
@@ -124,7 +131,7 @@ class FileDirDict(PersiDict):
     ) -> None:
         config = self._make_config(
             dict(
-                base_dir=os.fspath(base_dir),
+                base_dir=base_dir,
                 serialization_format=serialization_format,
                 append_only=append_only,
                 digest_len=digest_len,

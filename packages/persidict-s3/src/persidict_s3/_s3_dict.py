@@ -57,6 +57,13 @@ class S3DictConfig(StoreConfig):
     def _normalize_root_prefix(cls, value: str) -> str:
         return normalize_root_prefix(value)
 
+    @field_validator("base_dir", mode="before")
+    @classmethod
+    def _fspath(cls, value: Any) -> Any:
+        # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the
+        # str check, which reports it as a ValidationError naming base_dir.
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
     @field_validator("base_dir")
     @classmethod
     def _absolute(cls, value: str) -> str:
@@ -152,7 +159,7 @@ class S3Dict(PersiDict):
                 bucket_name=bucket_name,
                 region=region,
                 root_prefix=root_prefix,
-                base_dir=os.fspath(base_dir),
+                base_dir=base_dir,
                 serialization_format=serialization_format,
                 digest_len=digest_len,
                 append_only=append_only,
