@@ -8,6 +8,7 @@ import pickle
 import stat
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -211,6 +212,30 @@ def test_json_refuses_lossy_values(tmp_path: Path) -> None:
     assert files_under(tmp_path) == []
     store["int_keys"] = {1: "a", (2, 3): "b"}
     assert store["int_keys"] == {1: "a", (2, 3): "b"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"callback": lambda: 1, "n": 1},  # jsonpickle dropped the entry: stored as {"n": 1}
+        {"py/object": "x", "n": 1},  # a reserved tag as a key: dropped too
+        [1, lambda: 2],
+    ],
+)
+def test_json_refuses_values_jsonpickle_would_drop_silently(tmp_path: Path, value: object) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json")
+    with pytest.raises(SerializationError, match="'k'"):
+        store["k"] = value
+    assert files_under(tmp_path) == []
+
+
+def test_json_refuses_an_object_attribute_that_is_a_lambda(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, serialization_format="json")
+    value = SimpleNamespace(callback=lambda: 1, n=1)
+    with pytest.raises(SerializationError):
+        store["k"] = value
+    store["ok"] = SimpleNamespace(n=1, f=os.path.exists)  # a module function is kept
+    assert store["ok"] == SimpleNamespace(n=1, f=os.path.exists)
 
 
 def test_json_stores_pandas_series_and_index(tmp_path: Path) -> None:

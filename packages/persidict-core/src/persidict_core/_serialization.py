@@ -145,7 +145,8 @@ def _encode_json(value: Any, context: str) -> bytes:
         _silence_jsonpickle_deprecations()
         warnings.filterwarnings("error", message="jsonpickle cannot pickle", category=UserWarning)
         try:
-            text: str = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT)
+            pickler = _strict_pickler_class()(keys=True, warn=True)
+            text: str = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT, context=pickler)
         except Exception as exc:
             raise SerializationError(f"Cannot encode the value for {context} as JSON: {exc}") from exc
         try:
@@ -157,6 +158,53 @@ def _encode_json(value: Any, context: str) -> bytes:
                 f"The JSON of the value for {context} does not decode back: {exc}"
             ) from exc
     return text.encode("utf-8")
+
+
+_strict_pickler: type | None = None
+
+
+def _strict_pickler_class() -> type:
+    """A jsonpickle ``Pickler`` that refuses what jsonpickle would silently leave out.
+
+    jsonpickle drops, without any warning, a dict entry or an object attribute whose value is a
+    lambda, a nested function or a method, and a dict entry whose key is one of its reserved
+    tags (``"py/object"``, ``"py/id"``, ...): ``{"f": lambda: 1}`` would be stored as ``{}``.
+    Likewise it writes ``null`` for a lambda or an open file found elsewhere, with only a warning.
+    This subclass raises instead, so such a value is a `SerializationError`, not data loss.
+    """
+    global _strict_pickler
+    if _strict_pickler is None:
+        import jsonpickle.pickler
+        import jsonpickle.util
+
+        base = jsonpickle.pickler.Pickler
+
+        def refusing(method_name: str) -> Any:
+            inherited = getattr(base, method_name)
+
+            def flatten_pair(self: Any, k: Any, v: Any, data: Any) -> Any:
+                if not jsonpickle.util.is_picklable(k, v):
+                    raise TypeError(f"jsonpickle would silently leave out the entry {k!r}: {v!r}")
+                return inherited(self, k, v, data)
+
+            return flatten_pair
+
+        names = (
+            "_flatten_key_value_pair",
+            "_flatten_non_string_key_value_pair",
+            "_flatten_string_key_value_pair",
+        )
+        overrides: dict[str, Any] = {name: refusing(name) for name in names if hasattr(base, name)}
+
+        def pickle_warning(self: Any, obj: Any) -> None:
+            # jsonpickle would warn and write null; raising here does not depend on the
+            # process-wide warning filters, which another thread may be changing.
+            raise TypeError(f"jsonpickle cannot pickle {obj!r}: it would be replaced with None")
+
+        if hasattr(base, "_pickle_warning"):
+            overrides["_pickle_warning"] = pickle_warning
+        _strict_pickler = type("_StrictPickler", (base,), overrides)
+    return _strict_pickler
 
 
 def _silence_jsonpickle_deprecations() -> None:
