@@ -3,14 +3,18 @@
 Kept minimal on purpose: each package's fixtures live in its own tests/<package>/conftest.py,
 so that a package's tests run in an environment that has only that package installed. What is
 here needs nothing but pytest: the isolation of AWS credentials shared by the S3 and the
-reliability tests.
+reliability tests, and the reliability report, whose hooks must live here: under pytest-xdist
+the controller process loads only this conftest (the workers collect the tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+
+from tests.reliability import _report
 
 # Variables through which boto3 could find real credentials, a profile or another endpoint.
 _AWS_VARIABLES_TO_HIDE = (
@@ -50,3 +54,28 @@ def use_dummy_aws_credentials(
             monkeypatch.delenv(name, raising=False)
 
     return use
+
+
+# ---------------------------------------------------------------- the reliability report
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, hand this worker's figures to the controller (see below)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["persidict_reliability_figures"] = dict(_report.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Under pytest-xdist, add a finished worker's figures to the controller's report."""
+    for name, amount in getattr(node, "workeroutput", {}).get("persidict_reliability_figures", {}).items():
+        _report.add(name, amount)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures of the reliability scenarios that ran."""
+    lines = _report.summary()
+    if not lines:
+        return
+    terminalreporter.section("persidict reliability report")
+    for line in lines:
+        terminalreporter.write_line(line)

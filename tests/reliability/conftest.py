@@ -12,39 +12,12 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-
-from tests.reliability import _report  # noqa: E402
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Under pytest-xdist, hand this worker's figures to the controller (see below)."""
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput["persidict_reliability_figures"] = dict(_report.FIGURES)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: object) -> None:
-    """Under pytest-xdist, add a finished worker's figures to the controller's report."""
-    for name, amount in getattr(node, "workeroutput", {}).get("persidict_reliability_figures", {}).items():
-        _report.add(name, amount)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the figures of the reliability scenarios that ran."""
-    lines = _report.summary()
-    if not lines:
-        return
-    terminalreporter.section("persidict reliability report")
-    for line in lines:
-        terminalreporter.write_line(line)
 
 
 # ---------------------------------------------------------------- S3 on moto's server (loopback only)
