@@ -14,6 +14,7 @@ The reusable conformance test-suite every store runs is `persidict_core.testing`
 
 from ._config import (
     KNOWN_PARAMETER_NAMES,
+    LocalDirPath,
     NestedStoreConfig,
     StoreConfig,
     ValueClass,
@@ -69,6 +70,7 @@ __all__ = [
     "LocalDict",
     "LocalDictBackend",
     "LocalDictConfig",
+    "LocalDirPath",
     "MissingBackendError",
     "MutationPolicyError",
     "NestedStoreConfig",

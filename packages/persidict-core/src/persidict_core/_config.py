@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KNOWN_PARAMETER_NAMES",
+    "LocalDirPath",
     "NestedStoreConfig",
     "StoreConfig",
     "ValueClass",
@@ -112,6 +115,22 @@ ValueClass = Annotated[
     PlainSerializer(_class_to_path, when_used="json"),
 ]
 """A class (or None); given as a class or ``"module:QualName"``; JSON shows the import path."""
+
+
+def _path_to_str(value: Any) -> Any:
+    # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the str
+    # check, which reports it as a ValidationError naming the field.
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _absolute_path(value: str) -> str:
+    if not value:
+        raise ValueError("the path must not be empty")
+    return os.path.abspath(os.path.expanduser(value))
+
+
+LocalDirPath = Annotated[str, BeforeValidator(_path_to_str), AfterValidator(_absolute_path)]
+"""A local directory given as a str or ``os.PathLike``; stored absolute (``~`` expanded)."""
 
 
 class StoreConfig(BaseModel):

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import NonNegativeInt, StrictBool, field_validator
+from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
     NonEmptySafeStrTuple,
@@ -20,7 +20,7 @@ from persidict_safestr import (
     unsign_safe_str,
 )
 
-from ._config import StoreConfig
+from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, MutationPolicyError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
@@ -54,7 +54,7 @@ class FileDirDictConfig(StoreConfig):
     """Configuration of a `FileDirDict`."""
 
     kind: Literal["file_dir_dict"] = "file_dir_dict"
-    base_dir: str
+    base_dir: LocalDirPath
     """Absolute path of the store's root directory."""
     digest_len: NonNegativeInt = 0
     """Length of the hash suffix added to every path element (for case-insensitive file systems)."""
@@ -62,20 +62,6 @@ class FileDirDictConfig(StoreConfig):
     """Sync each written file and its directory, so an acknowledged write survives power loss."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
-
-    @field_validator("base_dir", mode="before")
-    @classmethod
-    def _fspath(cls, value: Any) -> Any:
-        # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the
-        # str check, which reports it as a ValidationError naming base_dir.
-        return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-    @field_validator("base_dir")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value:
-            raise ValueError("base_dir must not be empty")
-        return os.path.abspath(os.path.expanduser(value))
 
 
 def _etag_of(st: os.stat_result) -> str:

@@ -15,6 +15,7 @@ from persidict_core import (
     ETagHasNotChangedFlag,
     FileDirDict,
     KeyLike,
+    LocalDirPath,
     PersiDict,
     StoreConfig,
     to_key,
@@ -39,7 +40,7 @@ class S3DictConfig(StoreConfig):
     """AWS region of the bucket; None for boto3's default."""
     root_prefix: str = ""
     """Prefix of every object name; stored ending with ``/`` when not empty."""
-    base_dir: str = "__s3_dict__"
+    base_dir: LocalDirPath = "__s3_dict__"
     """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
     digest_len: NonNegativeInt = 8
     """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
@@ -56,20 +57,6 @@ class S3DictConfig(StoreConfig):
     @classmethod
     def _normalize_root_prefix(cls, value: str) -> str:
         return normalize_root_prefix(value)
-
-    @field_validator("base_dir", mode="before")
-    @classmethod
-    def _fspath(cls, value: Any) -> Any:
-        # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the
-        # str check, which reports it as a ValidationError naming base_dir.
-        return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-    @field_validator("base_dir")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value:
-            raise ValueError("base_dir must not be empty")
-        return os.path.abspath(os.path.expanduser(value))
 
 
 def _endpoint_label(endpoint_url: str) -> str:
