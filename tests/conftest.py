@@ -2,14 +2,15 @@
 
 Kept minimal on purpose: each package's fixtures live in its own tests/<package>/conftest.py,
 so that a package's tests run in an environment that has only that package installed. What is
-here needs nothing but pytest: the isolation of AWS credentials shared by the S3 and the
+here needs nothing but pytest (moto is imported inside its fixture): the isolation of AWS
+credentials and moto's S3 server over HTTP (one per session), both shared by the S3 and the
 reliability tests, and the reliability report, whose hooks must live here: under pytest-xdist
 the controller process loads only this conftest (the workers collect the tests).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -54,6 +55,28 @@ def use_dummy_aws_credentials(
             monkeypatch.delenv(name, raising=False)
 
     return use
+
+
+# ---------------------------------------------------------------- moto's S3 server
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's S3 server over real HTTP on 127.0.0.1, on a free port; yields its URL.
+
+    Why a server and not only ``mock_aws``: the in-process mock replaces botocore's HTTP
+    layer, so it cannot show what only real requests do (connection pools shared by threads,
+    retries of 5xx answers, lost replies, ``AWS_ENDPOINT_URL``, a proxy in between). The
+    server is bound to 127.0.0.1 (never reachable from outside), on a port the OS picks
+    (port 0: no clash between parallel runs), started once per session and stopped at the
+    end; tests isolate themselves with fresh bucket names.
+    """
+    server_module = pytest.importorskip("moto.moto_server.threaded_moto_server")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 # ---------------------------------------------------------------- the reliability report

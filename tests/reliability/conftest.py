@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,17 +32,10 @@ def s3_env(use_dummy_aws_credentials: Callable[[str, str], None]) -> None:
 
 
 @pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1 and a free port, for the whole session."""
+def moto_url(moto_server: str) -> str:
+    """moto's S3 server on 127.0.0.1 (the root conftest's), skipped without persidict-s3."""
     pytest.importorskip("persidict_s3")
-    server_module = pytest.importorskip("moto.moto_server.threaded_moto_server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    return moto_server
 
 
 @pytest.fixture

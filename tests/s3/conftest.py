@@ -51,27 +51,6 @@ def mocked_aws(aws_credentials: None) -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """moto's S3 server over real HTTP on 127.0.0.1, on a free port; yields its URL.
-
-    Why a server and not only ``mock_aws``: the in-process mock replaces botocore's HTTP
-    layer, so it cannot show what only real requests do (connection pools shared by threads,
-    retries of 5xx answers, lost replies, ``AWS_ENDPOINT_URL``, a proxy in between). The
-    server is bound to 127.0.0.1 (never reachable from outside), on a port the OS picks
-    (port 0: no clash between parallel runs), started once per session and stopped at the
-    end; tests isolate themselves with fresh bucket names.
-    """
-    server_module = pytest.importorskip("moto.moto_server.threaded_moto_server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def server_url(moto_server: str, aws_credentials: None) -> Iterator[str]:
     """The moto server's URL, with dummy credentials set; resets moto's state afterwards."""
