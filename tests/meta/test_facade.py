@@ -55,6 +55,8 @@ EXPECTED: dict[str, set[str]] = {
         "LocalDictConfig",
         "EmptyDictConfig",
         "store_from_config",
+        "store_factory",
+        "parameter_vocabulary",
         "KNOWN_PARAMETER_NAMES",
     },
     "persidict_cache": {

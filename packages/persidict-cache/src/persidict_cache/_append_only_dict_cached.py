@@ -48,6 +48,9 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         main_dict: The store that holds the data; it must be append-only.
         data_cache: Any store for the cached values, mutable or append-only (usually a
             `LocalDict`). Writing a value it already holds is ignored.
+
+        Each store may also be given as its config (a `StoreConfig` or its dict, as in
+        `get_params`); it is then opened.
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format`` and ``base_class_for_values`` are the main store's.
 
@@ -58,7 +61,6 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache"})
     _config: AppendOnlyDictCachedConfig
 
     def __init__(self, main_dict: PersiDict, data_cache: PersiDict, **other_params: Any) -> None:
@@ -149,7 +151,7 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear an append-only store")
+        raise self._refuse_mutation(None, "clear")
 
     def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
         return type(self)(self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix))

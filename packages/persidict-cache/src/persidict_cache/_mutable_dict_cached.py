@@ -53,6 +53,9 @@ class MutableDictCached(MainStoreListing, PersiDict):
             `EmptyDict`). It may be append-only, and then so is this store.
         data_cache: A mutable store for the cached values (usually a `LocalDict`).
         etag_cache: A mutable store for the ETags of the cached values (usually a `LocalDict`).
+
+        Each store may also be given as its config (a `StoreConfig` or its dict, as in
+        `get_params`); it is then opened.
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the
             main store's.
@@ -64,7 +67,6 @@ class MutableDictCached(MainStoreListing, PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "etag_cache"})
     _config: MutableDictCachedConfig
 
     def __init__(

@@ -66,7 +66,8 @@ class WriteOnceDict(MainStoreListing, PersiDict):
 
     Args:
         wrapped_dict: An append-only store; default ``FileDirDict(append_only=True)``, which
-            uses the directory ``__file_dir_dict__`` in the current directory.
+            uses the directory ``__file_dir_dict__`` in the current directory. May be given as
+            its config (a `StoreConfig` or its dict, as in `get_params`).
         p_consistency_checks: Probability from 0 to 1 of checking a repeated write; None (or
             `KEEP_CURRENT`) means 0.
         **other_params: Other names of the shared parameter vocabulary are ignored;
@@ -80,7 +81,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
+    mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
     def __init__(
@@ -212,7 +213,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear a write-once store")
+        raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
     def _read(

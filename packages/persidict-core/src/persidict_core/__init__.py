@@ -6,7 +6,8 @@ Public API (everything else lives in private modules):
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
-  `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+  `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
@@ -19,7 +20,9 @@ from ._config import (
     StoreConfig,
     ValueClass,
     config_from_data,
+    parameter_vocabulary,
     register_store_kind,
+    store_factory,
     store_from_config,
 )
 from ._empty_dict import EmptyDict, EmptyDictConfig
@@ -84,8 +87,10 @@ __all__ = [
     "config_from_data",
     "deserialize",
     "is_text_format",
+    "parameter_vocabulary",
     "register_store_kind",
     "serialize",
+    "store_factory",
     "store_from_config",
     "to_key",
 ]

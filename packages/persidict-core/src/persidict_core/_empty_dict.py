@@ -93,4 +93,4 @@ class EmptyDict(PersiDict):
         return False
 
     def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
-        return EmptyDict(**self._config.model_dump(exclude={"kind"}))
+        return type(self)(**self._config.model_dump(exclude={"kind"}))

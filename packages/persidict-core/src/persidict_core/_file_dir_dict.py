@@ -21,7 +21,7 @@ from persidict_safestr import (
 )
 
 from ._config import LocalDirPath, StoreConfig
-from ._errors import BackendError, MutationPolicyError
+from ._errors import BackendError, DeserializationError, MutationPolicyError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 from ._serialization import deserialize, serialize
@@ -68,6 +68,21 @@ def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
+def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
+    """Translate a failed file-system call into the `BackendError` to raise (chained by the caller).
+
+    The one translation point of this backend: every `OSError` that is a storage failure
+    (not an absent key) becomes a `BackendError` naming the call, the path and the key.
+    """
+    subject = f" for key {tuple(key)!r}" if key is not None else ""
+    return BackendError(
+        f"Cannot {operation} {path!r}{subject}: {exc}",
+        backend="filesystem",
+        operation=operation,
+        key=None if key is None else NonEmptySafeStrTuple(key),
+    )
+
+
 class FileDirDict(PersiDict):
     """A persistent dict storing each value in its own file under ``base_dir``.
 
@@ -95,12 +110,6 @@ class FileDirDict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-        "fsync",
-        "compression",
-    }
     _config: FileDirDictConfig
 
     def __init__(
@@ -149,7 +158,7 @@ class FileDirDict(PersiDict):
         try:
             os.makedirs(self._base_dir, exist_ok=True)
         except OSError as exc:
-            raise BackendError(f"Cannot create base_dir {self._base_dir!r}: {exc}") from exc
+            raise _os_error(exc, "mkdir", self._base_dir) from exc
         self._real_base_dir = os.path.realpath(self._base_dir)
 
     # ----------------------------------------------------------------- properties
@@ -256,12 +265,11 @@ class FileDirDict(PersiDict):
                 except FileExistsError:
                     pass
                 if not stat.S_ISDIR(os.lstat(current).st_mode):
-                    raise BackendError(
-                        f"Refusing to write key {tuple(key)!r}: {current!r} is a symlink or a file, "
-                        f"not a directory of the store {self._base_dir!r}"
+                    raise NotADirectoryError(
+                        errno.ENOTDIR, f"a symlink or a file, not a directory of the store {self._base_dir!r}"
                     )
         except OSError as exc:
-            raise BackendError(f"Cannot create {current!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "mkdir", current, key) from exc
         if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
             self._verified_dirs.update(created)
 
@@ -284,7 +292,7 @@ class FileDirDict(PersiDict):
             except (FileNotFoundError, NotADirectoryError):
                 raise KeyError(key) from None
             except OSError as exc:
-                raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+                raise _os_error(exc, "lstat", path, key) from exc
             if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
         try:
@@ -294,7 +302,7 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
                 raise KeyError(key) from None
-            raise BackendError(f"Cannot open {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "open", path, key) from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -312,19 +320,27 @@ class FileDirDict(PersiDict):
                 chunks.append(chunk)
                 remaining -= len(chunk)
         except OSError as exc:
-            raise BackendError(f"Cannot read {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "read", path, key) from exc
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        try:
+            value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        except DeserializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         return value, etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         directory, path = self._file_path(key)
         # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
-        data = serialize(
-            value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
-        )
+        try:
+            data = serialize(
+                value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         temp_path = self._open_temp(directory, path, key)
         fd = temp_path[1]
         temp = temp_path[0]
@@ -357,7 +373,7 @@ class FileDirDict(PersiDict):
             except OSError:
                 pass
             if isinstance(exc, OSError):
-                raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
+                raise _os_error(exc, "write", path, key) from exc
             raise
         if self._fsync:
             self._fsync_dir(directory)
@@ -376,8 +392,9 @@ class FileDirDict(PersiDict):
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
             except OSError as exc:
-                raise BackendError(f"Cannot create a temporary file in {directory!r}: {exc}") from exc
-        raise BackendError(f"The directory {directory!r} keeps disappearing; cannot write key {tuple(key)!r}")
+                raise _os_error(exc, "open", temp, key) from exc
+        vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
+        raise _os_error(vanished, "mkdir", directory, key)
 
     @staticmethod
     def _fsync_dir(directory: str) -> None:
@@ -435,9 +452,9 @@ class FileDirDict(PersiDict):
         except PermissionError as exc:
             if os.path.isdir(path):  # EPERM for a directory on some systems
                 return False
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         except OSError as exc:
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         return True
 
     def _stat(self, key: NonEmptySafeStrTuple) -> os.stat_result:
@@ -449,7 +466,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             raise KeyError(key) from None
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
         if not stat.S_ISREG(st.st_mode):
             raise KeyError(key)
         return st
@@ -463,7 +480,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
 
     def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
@@ -547,7 +564,7 @@ class FileDirDict(PersiDict):
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise BackendError(f"Cannot delete {entry.path!r}: {exc}") from exc
+                raise _os_error(exc, "unlink", entry.path, key) from exc
             if len(key) > 1:
                 directories.append(os.path.dirname(entry.path))
         # Remove the directories that are now empty, deepest first (never base_dir itself).
@@ -564,7 +581,7 @@ class FileDirDict(PersiDict):
         directory = self._dir_path(prefix, len(prefix))
         self._ensure_dir(directory, NonEmptySafeStrTuple(prefix))
         params = {**self._config.model_dump(exclude={"kind"}), "base_dir": directory}
-        return FileDirDict(**params)
+        return type(self)(**params)
 
     # ----------------------------------------------------------------- maintenance
     def remove_stale_temp_files(self, min_age_seconds: float = 3600.0) -> int:

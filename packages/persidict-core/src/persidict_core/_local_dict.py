@@ -183,7 +183,7 @@ class LocalDict(PersiDict):
         try:
             stored = _snapshot_value(value)
         except Exception as exc:  # a lock, a generator, an open file...: as FileDirDict refuses it
-            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}") from exc
+            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}", key=key) from exc
         full = self._full(key)
         with self._storage.lock:
             if only_if_absent and full in self._items:
@@ -255,7 +255,7 @@ class LocalDict(PersiDict):
 
     def _subdict(self, prefix: SafeStrTuple) -> LocalDict:
         backend = LocalDictBackend(storage=self._storage, prefix=self._prefix + tuple(prefix))
-        return LocalDict(
+        return type(self)(
             backend=backend,
             serialization_format=self._format,
             append_only=self._append_only,

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
         PersiDictError,
         SerializationError,
         StoreConfig,
+        parameter_vocabulary,
+        store_factory,
         store_from_config,
     )
     from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
@@ -122,6 +124,8 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "LocalDictConfig": _CORE,
     "EmptyDictConfig": _CORE,
     "store_from_config": _CORE,
+    "store_factory": _CORE,
+    "parameter_vocabulary": _CORE,
     "KNOWN_PARAMETER_NAMES": _CORE,
     # persidict-cache
     "MutableDictCached": _CACHE,
@@ -187,8 +191,10 @@ __all__ = [
     "WriteOnceDictConfig",
     "contains_unsafe_chars",
     "get_safe_chars",
+    "parameter_vocabulary",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
+    "store_factory",
     "store_from_config",
     "unsign_safe_str_tuple",
 ]
