@@ -15,7 +15,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -60,10 +60,13 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
     _config: AppendOnlyDictCachedConfig
 
-    def __init__(self, main_dict: PersiDict, data_cache: PersiDict, **other_params: Any) -> None:
+    def __init__(self, main_dict: StoreOrConfig, data_cache: StoreOrConfig, **other_params: Any) -> None:
         owner = type(self).__name__
         main = require_store("main_dict", main_dict, owner)
         cache = require_store("data_cache", data_cache, owner)

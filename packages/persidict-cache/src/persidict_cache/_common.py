@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from persidict_core import PersiDict, StoreConfig, store_from_config
 from persidict_safestr import NonEmptySafeStrTuple
 
-__all__ = ["MainStoreListing", "require_store", "wrapper_config"]
+__all__ = ["MainStoreListing", "StoreOrConfig", "require_store", "wrapper_config"]
+
+StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
+"""A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:

@@ -13,7 +13,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["MutableDictCached", "MutableDictCachedConfig"]
 
@@ -66,14 +66,17 @@ class MutableDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
     _config: MutableDictCachedConfig
 
     def __init__(
         self,
-        main_dict: PersiDict,
-        data_cache: PersiDict,
-        etag_cache: PersiDict,
+        main_dict: StoreOrConfig,
+        data_cache: StoreOrConfig,
+        etag_cache: StoreOrConfig,
         **other_params: Any,
     ) -> None:
         owner = type(self).__name__

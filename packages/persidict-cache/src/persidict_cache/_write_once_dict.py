@@ -23,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
@@ -80,13 +80,16 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             unknown parameter name is given.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
     mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
     def __init__(
         self,
-        wrapped_dict: PersiDict | None = None,
+        wrapped_dict: StoreOrConfig | None = None,
         p_consistency_checks: float | KeepCurrentFlag | None = None,
         **other_params: Any,
     ) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "unknown_parameter_error",
 ]
 
+
 def _import_class(path: str) -> type:
     module_name, _, qualname = path.partition(":")
     if not qualname:
@@ -408,7 +409,9 @@ def split_runtime_parts(
     return {name: value for name, value in data.items() if name not in accepted}, runtime
 
 
-def constructor_params(validated: BaseModel, runtime_parts: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def constructor_params(
+    validated: BaseModel, runtime_parts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Return the constructor arguments that open the store ``validated`` describes.
 
     The config's fields (``kind`` left out), nested store configs opened as stores unless

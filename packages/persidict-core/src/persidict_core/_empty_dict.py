@@ -33,6 +33,9 @@ class EmptyDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
     provides_etags: ClassVar[bool] = False
 

@@ -109,6 +109,9 @@ class FileDirDict(PersiDict):
         BackendError: ``base_dir`` cannot be created.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
     _config: FileDirDictConfig
 

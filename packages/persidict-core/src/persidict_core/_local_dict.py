@@ -121,6 +121,9 @@ class LocalDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
 
     def __init__(

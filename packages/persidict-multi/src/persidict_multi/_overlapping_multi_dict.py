@@ -106,6 +106,9 @@ class OverlappingMultiDict:
             ``ValidationError`` (a `ValueError`) from the store's constructor.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_multi"
+
     _reserved_names: ClassVar[frozenset[str]]
     _dict_type: type[PersiDict]
     _shared: dict[str, Any]

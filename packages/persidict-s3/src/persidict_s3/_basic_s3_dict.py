@@ -106,6 +106,9 @@ class BasicS3Dict(PersiDict):
             credentials, a name S3 refuses, a name owned by another account, ...).
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
     config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
     _config: BasicS3DictConfig
 

@@ -100,6 +100,9 @@ class S3Dict(PersiDict):
         persidict_core.BackendError: The bucket cannot be reached or created.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
     config_class: ClassVar[type[StoreConfig]] = S3DictConfig
     _config: S3DictConfig
 
