@@ -44,13 +44,13 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
     seen at once. Writes go to the main store (atomically, only if the key is absent), then
     to the cache. The wrapper itself is append-only.
 
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
+
     Args:
         main_dict: The store that holds the data; it must be append-only.
         data_cache: Any store for the cached values, mutable or append-only (usually a
             `LocalDict`). Writing a value it already holds is ignored.
-
-        Each store may also be given as its config (a `StoreConfig` or its dict, as in
-        `get_params`); it is then opened.
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format`` and ``base_class_for_values`` are the main store's.
 

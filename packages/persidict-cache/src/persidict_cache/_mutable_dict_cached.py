@@ -48,14 +48,14 @@ class MutableDictCached(MainStoreListing, PersiDict):
     iteration, ``in`` and timestamps go to the main store, so keys written by other processes
     are seen at once. ETags are the main store's.
 
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
+
     Args:
         main_dict: The store that holds the data; it must provide real ETags (so not an
             `EmptyDict`). It may be append-only, and then so is this store.
         data_cache: A mutable store for the cached values (usually a `LocalDict`).
         etag_cache: A mutable store for the ETags of the cached values (usually a `LocalDict`).
-
-        Each store may also be given as its config (a `StoreConfig` or its dict, as in
-        `get_params`); it is then opened.
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the
             main store's.
