@@ -29,6 +29,8 @@ EXPECTED: dict[str, set[str]] = {
         "unsign_safe_str_tuple",
         "SAFE_CHARS",
         "SAFE_STRING_MAX_LENGTH",
+        "BoundedCache",
+        "BoundedSet",
     },
     "persidict_core": {
         "PersiDict",

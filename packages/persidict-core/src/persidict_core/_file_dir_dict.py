@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    BoundedCache,
+    BoundedSet,
     NonEmptySafeStrTuple,
     SafeStrTuple,
     is_safe_str_element,
@@ -46,8 +48,9 @@ _READ_FLAGS: Final = (
 _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory.
 _MAX_VERIFIED_DIRS: Final = 100_000
-_MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
+_MAX_CACHED_NAMES: Final = 200_000
 
 
 class FileDirDictConfig(StoreConfig):
@@ -148,11 +151,13 @@ class FileDirDict(PersiDict):
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
-        self._verified_dirs: set[str] = {self._base_dir}
-        self._encoded_names: dict[str, str] = {}
-        self._valid_names: dict[str, str] = {}
-        self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
-        self._top_level_paths: dict[str, str] = {}  # str key -> file path, for the delete fast path
+        self._verified_dirs: BoundedSet[str] = BoundedSet(_MAX_VERIFIED_DIRS)
+        self._verified_dirs.remember(self._base_dir)
+        self._encoded_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._valid_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._paths: BoundedCache[NonEmptySafeStrTuple, tuple[str, str]] = BoundedCache(_MAX_CACHED_NAMES)
+        # str key -> file path, for the delete and `in` fast paths
+        self._top_level_paths: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -187,9 +192,7 @@ class FileDirDict(PersiDict):
             return element
         name = self._encoded_names.get(element)
         if name is None:
-            name = sign_safe_str(element, self._digest_len)
-            if len(self._encoded_names) < _MAX_VERIFIED_DIRS:
-                self._encoded_names[element] = name
+            name = self._encoded_names.remember(element, sign_safe_str(element, self._digest_len))
         return name
 
     def _decode_name(self, name: str) -> str | None:
@@ -224,12 +227,9 @@ class FileDirDict(PersiDict):
                     f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
                     f"{length} bytes under {self._base_dir!r}, the operating system allows {_PATH_MAX}"
                 )
-            if len(self._paths) >= _MAX_CACHED_NAMES:
-                self._paths.clear()
-                self._top_level_paths.clear()
-            self._paths[key] = paths
+            self._paths.remember(key, paths)
             if len(key) == 1:
-                self._top_level_paths[key[0]] = paths[1]
+                self._top_level_paths.remember(key[0], paths[1])
         return paths
 
     def _is_inside(self, directory: str) -> bool:
@@ -241,8 +241,7 @@ class FileDirDict(PersiDict):
             return False  # a symlink somewhere below base_dir: never follow it
         if not os.path.isdir(real):
             return False
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.add(directory)
+        self._verified_dirs.remember(directory)
         return True
 
     def _ensure_dir(self, directory: str, key: SafeStrTuple) -> None:
@@ -273,8 +272,8 @@ class FileDirDict(PersiDict):
                     )
         except OSError as exc:
             raise _os_error(exc, "mkdir", current, key) from exc
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.update(created)
+        for verified in created:
+            self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
     def _read(
@@ -522,8 +521,7 @@ class FileDirDict(PersiDict):
                                 element = decode(name[:cut])
                                 if element is None:
                                     continue
-                                if len(known) < _MAX_CACHED_NAMES:
-                                    known[name] = element
+                                known.remember(name, element)
                             key = make_key((*prefix, element) if prefix else (element,))
                             yield (key, entry) if with_entries else key
                         elif entry.is_dir(follow_symlinks=False):

@@ -72,6 +72,8 @@ if TYPE_CHECKING:
     from persidict_safestr import (
         SAFE_CHARS,
         SAFE_STRING_MAX_LENGTH,
+        BoundedCache,
+        BoundedSet,
         NonEmptySafeStrTuple,
         SafeStrTuple,
         contains_unsafe_chars,
@@ -91,6 +93,8 @@ _MULTI = ("persidict_multi", "persidict-multi")
 _LAZY_NAMES: dict[str, tuple[str, str]] = {
     # persidict-safestr
     "SafeStrTuple": _SAFESTR,
+    "BoundedCache": _SAFESTR,
+    "BoundedSet": _SAFESTR,
     "NonEmptySafeStrTuple": _SAFESTR,
     "get_safe_chars": _SAFESTR,
     "replace_unsafe_chars": _SAFESTR,
@@ -159,6 +163,8 @@ __all__ = [
     "BackendError",
     "BasicS3Dict",
     "BasicS3DictConfig",
+    "BoundedCache",
+    "BoundedSet",
     "ConcurrencyConflictError",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
