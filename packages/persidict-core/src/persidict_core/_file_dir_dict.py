@@ -404,14 +404,8 @@ class FileDirDict(PersiDict):
     def _write_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
-        # A stale expectation fails here, before a temporary file is written (the check is
-        # repeated under the lock).
-        try:
-            current: ETagIfExists = self._etag(key)
-        except KeyError:
-            current = ITEM_NOT_AVAILABLE
-        if current != expected_etag:
-            return None
+        # No early check here: the callers have just observed the ETag they expect, and the
+        # check that counts is the one under the lock.
         return self._put(key, value, expected_etag)
 
     def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
@@ -435,6 +429,11 @@ class FileDirDict(PersiDict):
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
+                if self._locking:
+                    # Stamp the modification time before the sync (a change after it would
+                    # cost a second journal commit) and outside the lock; it is checked
+                    # against the file being replaced once the lock is held.
+                    st = self._stamp(fd, temp, time.time_ns())
                 if self._fsync:
                     os.fsync(fd)
                 if self._locking:
@@ -445,7 +444,8 @@ class FileDirDict(PersiDict):
                         fd = -1
                         os.unlink(temp)
                         return None
-                    st = self._stamp(fd, temp, current)
+                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
+                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
                 else:
                     st = os.fstat(fd)
             finally:
@@ -476,23 +476,23 @@ class FileDirDict(PersiDict):
         return _etag_of(st)
 
     @staticmethod
-    def _stamp(fd: int, temp: str, current: os.stat_result | None) -> os.stat_result:
-        """Give the new file a modification time later than the one it replaces; return its stat.
+    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
+        """Set the new file's modification time to ``mtime``; return its stat.
 
-        Called under the lock, so the key's mtime is strictly increasing and its ETag
-        (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        Writers keep each key's mtime strictly increasing (checked under the lock), so its
+        ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        With ``at_least``, a file system that keeps coarser timestamps gets the next value it
+        can represent that is not below ``mtime``.
         """
-        previous = current.st_mtime_ns if current is not None else -1
-        first = max(time.time_ns(), previous + 1)
-        for mtime in (first, *(previous + step for step in _MTIME_STEPS if previous + step > first)):
+        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+            stamp = mtime + step
             if _UTIME_FD:
-                os.utime(fd, ns=(mtime, mtime))
+                os.utime(fd, ns=(stamp, stamp))
             else:
-                os.utime(temp, ns=(mtime, mtime))
+                os.utime(temp, ns=(stamp, stamp))
             st = os.fstat(fd)
-            if st.st_mtime_ns > previous:
+            if st.st_mtime_ns >= mtime:
                 break
-            # The file system keeps coarser timestamps: try the next step.
         return st
 
     def _lock(self, directory: str) -> _Held:
