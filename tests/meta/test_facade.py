@@ -56,6 +56,10 @@ EXPECTED: dict[str, set[str]] = {
         "EmptyDictConfig",
         "store_from_config",
         "KNOWN_PARAMETER_NAMES",
+        "Codec",
+        "get_codec",
+        "register_codec",
+        "register_json_class",
     },
     "persidict_cache": {
         "MutableDictCached",
