@@ -46,9 +46,9 @@ from ._jokers import (
     KeepCurrentFlag,
     StatusFlag,
 )
+from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import KeyLike, PersiDict, to_key
-from ._json_codec import register_json_class
 from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._version import __version__
 

@@ -26,7 +26,6 @@ from pydantic import (
     model_validator,
 )
 
-
 from ._errors import MissingBackendError
 from ._serialization import check_format_name, is_text_format
 

@@ -60,6 +60,7 @@ _NAMING_TAGS: Final = frozenset({_OBJECT, _TYPE, _FUNCTION})
 _REFUSED_TAGS: Final = frozenset(
     {"py/mod", "py/repr", "py/iterator", "py/bytes", "py/ref", "py/property", _NEWOBJ}
 )
+_CALLABLE_TAGS: Final = frozenset({_TYPE, _FUNCTION, _ID})
 _KNOWN_TAGS: Final = _DATA_TAGS | _NAMING_TAGS | _REFUSED_TAGS | {_REDUCE}
 _RESERVED_KEY_PREFIXES: Final = ("py/", _JSON_KEY)
 
@@ -110,7 +111,7 @@ _leaf_types: set[type] = set(_STDLIB_LEAVES)
 _registered: dict[type, str] = {}
 """Classes added with `register_json_class`, and their jsonpickle names."""
 _enabled_libraries: set[str] = set()
-_jsonpickle_ready = False
+_jsonpickle_ready = threading.Event()
 
 
 class _Refused(Exception):
@@ -152,7 +153,7 @@ def register_json_class(cls: _T) -> _T:
         for old in [old for old, old_name in _registered.items() if old_name == name]:
             del _registered[old]
         _registered[cls] = name
-        if _jsonpickle_ready:
+        if _jsonpickle_ready.is_set():
             _allowed[name] = cls
     return cls
 
@@ -195,8 +196,10 @@ def _enable_numpy() -> None:
     import numpy as np
 
     jsonpickle.ext.numpy.register_handlers()
-    scalars = {t for t in np.sctypeDict.values() if isinstance(t, type) and issubclass(t, np.generic)}
-    dtypes = {type(np.dtype(t)) for t in scalars if t is not np.void} | {np.dtype, type(np.dtype("V8"))}
+    scalars: set[type] = {t for t in np.sctypeDict.values() if isinstance(t, type)}
+    scalars = {t for t in scalars if issubclass(t, np.generic)}
+    dtypes: set[type] = {type(np.dtype(t)) for t in scalars if t is not np.void}
+    dtypes |= {np.dtype, type(np.dtype("V8"))}
     _allow([np.ndarray, *scalars, *dtypes])
     _leaf_types.update(scalars, dtypes, [np.ndarray])
     _enabled_libraries.add("numpy")
@@ -238,11 +241,10 @@ def _enable_pandas() -> None:
 
 def _ensure_jsonpickle() -> None:
     """Import jsonpickle once and check that it still works the way this module relies on."""
-    global _jsonpickle_ready
-    if _jsonpickle_ready:
+    if _jsonpickle_ready.is_set():
         return
     with _lock:
-        if _jsonpickle_ready:
+        if _jsonpickle_ready.is_set():
             return
         import inspect
 
@@ -269,10 +271,12 @@ def _ensure_jsonpickle() -> None:
         _allow([*_STDLIB_LEAVES, *_STDLIB_CONTAINERS, *_STDLIB_NAMED])
         # Aware datetimes pickle their zone as ZoneInfo._unpickle(key): it reads the named
         # zone from the system's time zone database (ZoneInfo refuses keys that are paths).
-        _allowed["zoneinfo.ZoneInfo._unpickle"] = zoneinfo.ZoneInfo._unpickle
+        unpickle_zone = getattr(zoneinfo.ZoneInfo, "_unpickle", None)
+        if unpickle_zone is not None:
+            _allowed["zoneinfo.ZoneInfo._unpickle"] = unpickle_zone
         for cls, name in _registered.items():
             _allowed[name] = cls
-        _jsonpickle_ready = True
+        _jsonpickle_ready.set()
 
 
 # ----------------------------------------------------------------- reading
@@ -318,9 +322,8 @@ def _check_tag(tag: str, item: Any, names: set[str]) -> None:
         return
     if tag == _REDUCE:
         callable_part = item[0] if type(item) is list and item else None
-        if callable_part != _NEWOBJ and not (
-            type(callable_part) is dict and (_TYPE in callable_part or _FUNCTION in callable_part or _ID in callable_part)
-        ):
+        named = type(callable_part) is dict and not _CALLABLE_TAGS.isdisjoint(callable_part)
+        if callable_part != _NEWOBJ and not named:
             raise _Refused("a py/reduce tag whose callable is not a named class or function")
         return
     if tag in _REFUSED_TAGS:
@@ -329,7 +332,7 @@ def _check_tag(tag: str, item: Any, names: set[str]) -> None:
 
 
 def _check_name(name: str, tag: str) -> None:
-    if not _jsonpickle_ready:
+    if not _jsonpickle_ready.is_set():
         _ensure_jsonpickle()
     if name in _allowed:
         return
@@ -593,14 +596,16 @@ def _pandas_handlers() -> dict[type, type]:
             return frame
 
     def restore_index(self: Any, data: dict[str, Any]) -> Any:
-        """jsonpickle's Index format; the nested document is checked like the outer one."""
+        """Restore an Index of jsonpickle's format, checking its nested document."""
         buf, meta = restore_buffer(data)
         values = _decode_document(buf)
         if "names" in meta:
             return pd.MultiIndex.from_tuples(values, names=meta["names"])
         return pd.Index(values, dtype=meta.get("dtype"), name=meta.get("name"))
 
-    index_handler = type("IndexHandler", (jp_pandas.PandasIndexHandler,), {"restore": restore_index})
-    multi_handler = type("MultiIndexHandler", (jp_pandas.PandasMultiIndexHandler,), {"restore": restore_index})
-    _handler_classes.update({pd.DataFrame: DataFrameHandler, pd.Index: index_handler, pd.MultiIndex: multi_handler})
+    restoring = {"restore": restore_index}
+    _handler_classes[pd.DataFrame] = DataFrameHandler
+    _handler_classes[pd.Index] = type("IndexHandler", (jp_pandas.PandasIndexHandler,), restoring)
+    multi_base = jp_pandas.PandasMultiIndexHandler
+    _handler_classes[pd.MultiIndex] = type("MultiIndexHandler", (multi_base,), restoring)
     return _handler_classes

@@ -155,7 +155,7 @@ def register_codec(codec: Codec, *, replace: bool = False) -> Codec:
         if name in _BUILT_IN:
             raise ValueError(f"The built-in format {name!r} cannot be replaced")
         if name in _codecs and not replace:
-            raise ValueError(f"A codec named {name!r} is registered already (pass replace=True to replace it)")
+            raise ValueError(f"A codec named {name!r} is registered already (replace=True replaces it)")
         clash = [other for other in _codecs if other.lower() == name.lower() and other != name]
         if clash:
             raise ValueError(f"The codec name {name!r} differs from the registered {clash[0]!r} only by case")
