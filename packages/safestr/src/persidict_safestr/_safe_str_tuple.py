@@ -200,7 +200,7 @@ class SafeStrTuple(tuple[str, ...]):
                 if type(other).__eq__ is not type(self).__eq__:
                     delegated = _delegate_eq(self, other)
                     if delegated is not NotImplemented:
-                        return delegated
+                        return bool(delegated)
                 return tuple.__eq__(self, other)
             if tuple.__eq__(self, other):
                 return True
