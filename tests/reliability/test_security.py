@@ -202,6 +202,7 @@ class Exploits:
         """Return ``{name: (document, what the error must name)}``."""
         evil, marker = self.evil, str(self.marker)
         system = {"py/reduce": [{"py/function": "os.system"}, {"py/tuple": [f"touch {shlex.quote(marker)}"]}]}
+        evil_type = {"py/type": f"{evil}.Thing"}
         call = {"py/reduce": [{"py/function": "subprocess.call"}, {"py/tuple": [["touch", marker]]}]}
         frame = _frame_document({"a": [1, 2]})
         frame_with_bad_index = {**frame, "meta": {**frame["meta"], "index": json.dumps([system])}}
@@ -213,7 +214,7 @@ class Exploits:
             "reduce_subprocess": (call, "subprocess.call"),
             "reduce_evil_class": ({"py/reduce": [{"py/type": f"{evil}.Thing"}, {"py/tuple": []}]}, evil),
             "reduce_evil_function": ({"py/reduce": [{"py/function": f"{evil}.run"}, {"py/tuple": []}]}, evil),
-            "newobj_evil_class": ({"py/reduce": ["py/newobj", {"py/tuple": [{"py/type": f"{evil}.Thing"}]}]}, evil),
+            "newobj_evil_class": ({"py/reduce": ["py/newobj", {"py/tuple": [evil_type]}]}, evil),
             "object_and_state": ({"py/object": f"{evil}.Thing", "py/state": {"x": 1}}, evil),
             "type": ({"py/type": f"{evil}.Thing"}, evil),
             "function": ({"py/function": f"{evil}.run"}, evil),
