@@ -348,6 +348,7 @@ def _check_name(name: str, tag: str) -> None:
 
 
 def _restore(tree: Any, names: set[str]) -> Any:
+    _ensure_jsonpickle()
     import jsonpickle.unpickler
 
     for library in {name.partition(".")[0] for name in names} & set(_LIBRARIES):

@@ -186,15 +186,16 @@ def check_format_name(name: str) -> str:
     """Return ``name`` if it is a usable format name; raise ValueError with a hint otherwise.
 
     A registered name is fine, and so is any other safe name (a plain-text format). Refused,
-    with a did-you-mean: a name that differs from a registered one only by case or
-    surrounding whitespace (``"JSON"``, ``" pkl"``), and well-known names of other formats
+    with a did-you-mean: a name that differs from a registered non-text format only by case
+    or surrounding whitespace (``"JSON"``, ``" pkl"``), and well-known names of other formats
     (``"pickle"``, ``"yaml"``, ``"msgpack"``...) unless a codec of that name is registered.
     """
     if name in _codecs:
         return name
     folded = name.strip().lower()
-    for registered in _codecs:
-        if registered.lower() == folded:
+    for registered, codec in _codecs.items():
+        # "TXT" is a text format like "txt" (only the extension differs): not a near miss.
+        if registered.lower() == folded and (codec.value_class is not str or folded != name.lower()):
             raise ValueError(
                 f"unknown serialization_format {name!r}: did you mean {registered!r}? "
                 "(format names are case-sensitive; any other name would store plain text)"
