@@ -24,13 +24,13 @@ from persidict_core import (
     FileDirDict,
     LocalDict,
     SerializationError,
+    _json_codec,
     deserialize,
     get_codec,
     register_codec,
     register_json_class,
     serialize,
 )
-from persidict_core import _json_codec
 
 
 # ----------------------------------------------------------------- the codec registry
@@ -127,8 +127,8 @@ def test_other_names_are_text_formats(tmp_path: Path, name: str) -> None:
 
 def test_a_class_name_string_says_a_class_is_expected(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="expects a class .*not the string 'dict'"):
-        FileDirDict(base_dir=tmp_path, base_class_for_values="dict")
-    store = FileDirDict(base_dir=tmp_path, base_class_for_values="collections:OrderedDict")
+        FileDirDict(base_dir=tmp_path, base_class_for_values="dict")  # type: ignore[arg-type]
+    store = FileDirDict(base_dir=tmp_path, base_class_for_values="collections:OrderedDict")  # type: ignore[arg-type]
     assert store.base_class_for_values is collections.OrderedDict
 
 
