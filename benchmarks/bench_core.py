@@ -482,11 +482,11 @@ def measure_json(log: Callable[[str], None] = lambda message: None) -> dict[str,
                 os.makedirs(raw_dir)
                 raw_paths = [os.path.join(raw_dir, k + ".json") for k in keys[:N_NOSYNC]]
 
-                def set_ours(store: Any = store) -> None:
+                def set_ours(store: Any = store, values: list[Any] = values) -> None:
                     for k, v in zip(keys, values, strict=False):
                         store[k] = v
 
-                def set_raw() -> None:
+                def set_raw(raw_paths: list[str] = raw_paths, values: list[Any] = values) -> None:
                     for p, v in zip(raw_paths, values, strict=True):
                         temp = p + ".tmp"
                         with open(temp, "w", encoding="utf-8") as f:
