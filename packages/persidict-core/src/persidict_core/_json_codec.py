@@ -24,19 +24,13 @@ decoded once to prove it reads back. Documents without any jsonpickle tag decode
 from __future__ import annotations
 
 import collections
-import datetime
-import decimal
-import fractions
 import importlib
 import importlib.util
 import json
-import pathlib
 import sys
 import threading
-import uuid
 import warnings
 import zlib
-import zoneinfo
 from collections.abc import Iterator
 from typing import Any, Final, TypeVar
 
@@ -65,25 +59,38 @@ _KNOWN_TAGS: Final = _DATA_TAGS | _NAMING_TAGS | _REFUSED_TAGS | {_REDUCE}
 _RESERVED_KEY_PREFIXES: Final = ("py/", _JSON_KEY)
 
 _PLAIN_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-_STDLIB_LEAVES: Final[tuple[type, ...]] = (
-    bytes,
-    complex,
-    datetime.date,
-    datetime.datetime,
-    datetime.time,
-    datetime.timedelta,
-    datetime.timezone,
-    decimal.Decimal,
-    fractions.Fraction,
-    uuid.UUID,
-    zoneinfo.ZoneInfo,
-    pathlib.PurePath,
-    pathlib.PurePosixPath,
-    pathlib.PureWindowsPath,
-    pathlib.Path,
-    pathlib.PosixPath,
-    pathlib.WindowsPath,
-)
+
+
+def _stdlib_leaves() -> tuple[type, ...]:
+    """The standard library's data types stored whole (imported here: most stores never need them)."""
+    import datetime
+    import decimal
+    import fractions
+    import pathlib
+    import uuid
+    import zoneinfo
+
+    return (
+        bytes,
+        complex,
+        datetime.date,
+        datetime.datetime,
+        datetime.time,
+        datetime.timedelta,
+        datetime.timezone,
+        decimal.Decimal,
+        fractions.Fraction,
+        uuid.UUID,
+        zoneinfo.ZoneInfo,
+        pathlib.PurePath,
+        pathlib.PurePosixPath,
+        pathlib.PureWindowsPath,
+        pathlib.Path,
+        pathlib.PosixPath,
+        pathlib.WindowsPath,
+    )
+
+
 _STDLIB_CONTAINERS: Final[tuple[type, ...]] = (
     tuple,
     set,
@@ -106,8 +113,8 @@ _LIBRARIES: Final = ("numpy", "pandas")
 _lock = threading.RLock()
 _allowed: dict[str, Any] = {}
 """jsonpickle name -> class or function a document may name (filled once jsonpickle is used)."""
-_leaf_types: set[type] = set(_STDLIB_LEAVES)
-"""Exact types of values stored whole (their encoding is checked on the way)."""
+_leaf_types: set[type] = set()
+"""Exact types of values stored whole (their encoding is checked on the way); see `_ensure_leaves`."""
 _registered: dict[type, str] = {}
 """Classes added with `register_json_class`, and their jsonpickle names."""
 _enabled_libraries: set[str] = set()
@@ -239,6 +246,12 @@ def _enable_pandas() -> None:
     _leaf_types.update(classes)
 
 
+def _ensure_leaves() -> None:
+    if not _leaf_types:
+        with _lock:
+            _leaf_types.update(_stdlib_leaves())
+
+
 def _ensure_jsonpickle() -> None:
     """Import jsonpickle once and check that it still works the way this module relies on."""
     if _jsonpickle_ready.is_set():
@@ -268,9 +281,12 @@ def _ensure_jsonpickle() -> None:
                 f"data-only json decoder (unknown tags {sorted(unknown)} or a changed Unpickler API); "
                 "install a supported jsonpickle version"
             )
-        _allow([*_STDLIB_LEAVES, *_STDLIB_CONTAINERS, *_STDLIB_NAMED])
+        _ensure_leaves()
+        _allow([*_stdlib_leaves(), *_STDLIB_CONTAINERS, *_STDLIB_NAMED])
         # Aware datetimes pickle their zone as ZoneInfo._unpickle(key): it reads the named
         # zone from the system's time zone database (ZoneInfo refuses keys that are paths).
+        import zoneinfo
+
         unpickle_zone = getattr(zoneinfo.ZoneInfo, "_unpickle", None)
         if unpickle_zone is not None:
             _allowed["zoneinfo.ZoneInfo._unpickle"] = unpickle_zone
@@ -444,6 +460,7 @@ def _check_value(value: Any) -> bool:
 
 def _push_parts(node: Any, kind: type, push: Any, extend: Any) -> None:
     """Queue the parts of a non-plain value, or refuse it."""
+    _ensure_leaves()
     if kind in _STDLIB_CONTAINERS:
         if kind is collections.defaultdict:
             push(node.default_factory)
