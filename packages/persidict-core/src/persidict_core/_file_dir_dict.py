@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 import sys
@@ -80,6 +81,27 @@ _THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
 _MAX_VERIFIED_DIRS: Final = 100_000
 _MAX_CACHED_NAMES: Final = 200_000
 
+# Temporary names: a random salt per process (drawn again in a forked child) and a counter,
+# so a write needs no random bytes from the kernel; O_EXCL still refuses a name in use.
+_temp_counter = itertools.count()
+_temp_salt = os.urandom(4).hex()
+
+
+def _new_temp_salt() -> None:
+    global _temp_salt  # noqa: PLW0603 - one salt per process, replaced in a forked child
+    _temp_salt = os.urandom(4).hex()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_temp_salt)
+
+
+def _temp_tag(fresh: bool) -> str:
+    """12 hex digits naming a temporary file (random ones if ``fresh``)."""
+    if fresh:
+        return os.urandom(6).hex()
+    return f"{_temp_salt}{next(_temp_counter) & 0xFFFF:04x}"
+
 
 class _Held(NamedTuple):
     """A directory lock held: its descriptor, and the in-process lock taken with it (if any)."""
@@ -113,8 +135,9 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
         )
 
 
-def _etag_of(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+def _etag_of(st: os.stat_result, mtime_ns: int | None = None) -> str:
+    """A file's ETag: its mtime (``mtime_ns`` if given, e.g. just set), size and inode."""
+    return f"{st.st_mtime_ns if mtime_ns is None else mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
@@ -234,6 +257,8 @@ class FileDirDict(PersiDict):
             vars(self)["strong_etags"] = False
         self._lock_files = sys.platform == "win32"  # no directory locks there
         self._stripes: dict[str, int] = {}
+        # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
+        self._exact_mtime_devs: set[int] = set()
         self._extension: str = "." + self._format
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
@@ -462,13 +487,18 @@ class FileDirDict(PersiDict):
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                if self._locking:
-                    # Stamp the modification time before the sync (a change after it would
-                    # cost a second journal commit) and outside the lock; it is checked
-                    # against the file being replaced once the lock is held.
-                    st = self._stamp(fd, temp, time.time_ns())
-                if self._fsync:
+                if self._locking and self._fsync:
+                    # Stamp the modification time before the sync, so the stamp is as durable
+                    # as the data (a change after it would also cost a second journal commit);
+                    # it is checked against the file being replaced once the lock is held.
+                    st = os.fstat(fd)
+                    mtime = self._stamp(fd, temp, st, time.time_ns())
                     os.fsync(fd)
+                else:
+                    st = os.fstat(fd)
+                    mtime = st.st_mtime_ns
+                    if self._fsync:
+                        os.fsync(fd)
                 if self._locking:
                     held = self._lock(directory)
                     current = _lstat_or_none(path)
@@ -477,10 +507,15 @@ class FileDirDict(PersiDict):
                         fd = -1
                         os.unlink(temp)
                         return None
-                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
-                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
-                else:
-                    st = os.fstat(fd)
+                    if current is None:
+                        if not self._fsync:
+                            # A new file may get the inode of the key's deleted file, whose mtime
+                            # is unknown now but was not past the clock when set: stamp now.
+                            mtime = self._stamp(fd, temp, st, time.time_ns())
+                    elif mtime <= current.st_mtime_ns:
+                        # Usually the file's own mtime (set by the write) is already past the
+                        # old one; within one clock tick it is not, and is stepped past it.
+                        mtime = self._stamp(fd, temp, st, current.st_mtime_ns + 1, at_least=True)
             finally:
                 if fd >= 0:
                     os.close(fd)
@@ -506,27 +541,33 @@ class FileDirDict(PersiDict):
                 self._unlock(held, directory, sync=self._fsync)
         if self._fsync and held is None:
             self._fsync_dir(directory)
-        return _etag_of(st)
+        return _etag_of(st, mtime)
 
-    @staticmethod
-    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
-        """Set the new file's modification time to ``mtime``; return its stat.
+    def _stamp(self, fd: int, temp: str, st: os.stat_result, mtime: int, at_least: bool = False) -> int:
+        """Set the new file's modification time to ``mtime``; return the one it now has.
 
         Writers keep each key's mtime strictly increasing (checked under the lock), so its
         ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
         With ``at_least``, a file system that keeps coarser timestamps gets the next value it
-        can represent that is not below ``mtime``.
+        can represent that is not below ``mtime``. ``st`` is the file's stat before the change.
         """
-        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+        exact = st.st_dev in self._exact_mtime_devs
+        for step in (0, *_MTIME_STEPS) if at_least and not exact else (0,):
             stamp = mtime + step
             if _UTIME_FD:
                 os.utime(fd, ns=(stamp, stamp))
             else:
                 os.utime(temp, ns=(stamp, stamp))
-            st = os.fstat(fd)
-            if st.st_mtime_ns >= mtime:
-                break
-        return st
+            if exact:
+                return stamp  # this file system keeps nanoseconds: no need to read it back
+            kept = os.fstat(fd).st_mtime_ns
+            if kept == stamp and stamp % 2 and stamp % 5:
+                # Kept exactly a value no coarser granularity (a divisor of a second) could
+                # represent: the file system keeps nanoseconds (per device, learned once).
+                self._exact_mtime_devs.add(st.st_dev)
+            if kept >= mtime:
+                return kept
+        return kept
 
     def _lock(self, directory: str) -> _Held:
         """Take the exclusive lock of ``directory``; return what holds it (for `_unlock`).
@@ -603,9 +644,10 @@ class FileDirDict(PersiDict):
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
         # Cut the file's name so that the temporary name fits in a directory entry too.
-        name = os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]
-        temp = f"{directory}{os.sep}{_TEMP_PREFIX}{name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
-        for _ in range(3):
+        stem = f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]}."
+        fresh = False
+        for _ in range(4):
+            temp = f"{stem}{_temp_tag(fresh)}{_TEMP_SUFFIX}"
             if directory not in self._verified_dirs:
                 self._ensure_dir(directory, key)
             try:
@@ -613,6 +655,8 @@ class FileDirDict(PersiDict):
             except FileNotFoundError:
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
+            except FileExistsError:
+                fresh = True  # a name in use (e.g. left by a crashed process): draw a random one
             except OSError as exc:
                 raise _os_error(exc, "open", temp, key) from exc
         vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
