@@ -103,6 +103,10 @@ class BasicS3Dict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
+    atomic_conditional_writes: ClassVar[bool] = True
+    # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
+    strong_etags: ClassVar[bool] = False
     applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
         "bucket_name",
         "region",
