@@ -6,7 +6,10 @@ from typing import Any, ClassVar, Literal
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     KeyLike,
     MutationPolicyError,
     NestedStoreConfig,
@@ -15,7 +18,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -34,7 +37,7 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
 
 
-class AppendOnlyDictCached(MainStoreListing, PersiDict):
+class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -107,6 +110,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
             self._data_cache._write(key, value, only_if_absent=self._cache_append_only)
         except MutationPolicyError:
             pass  # an append-only cache already holds it: the same value, since main is append-only
+
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        # A stored value never changes: whatever value a result carries can be cached for good.
+        if etag is not ITEM_NOT_AVAILABLE and value is not VALUE_NOT_RETRIEVED:
+            self._cache(key, value)
 
     # ----------------------------------------------------------------- reads
     def __getitem__(self, key: KeyLike) -> Any:

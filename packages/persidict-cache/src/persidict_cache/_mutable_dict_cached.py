@@ -6,14 +6,17 @@ from typing import Any, ClassVar, Literal
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     NestedStoreConfig,
     PersiDict,
     StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 
 __all__ = ["MutableDictCached", "MutableDictCachedConfig"]
 
@@ -34,7 +37,7 @@ class MutableDictCachedConfig(StoreConfig):
     """The store that keeps the main store's ETag of each cached value."""
 
 
-class MutableDictCached(MainStoreListing, PersiDict):
+class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A store whose reads are served from a local cache while the main store's ETag is unchanged.
 
     Each read asks the main store one cheap question: has the key's ETag changed since the
@@ -140,6 +143,19 @@ class MutableDictCached(MainStoreListing, PersiDict):
     def _purge(self, key: NonEmptySafeStrTuple) -> None:
         self._etag_cache._delete(key)
         self._data_cache._delete(key)
+
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        if etag is ITEM_NOT_AVAILABLE:
+            self._purge(key)  # deleted, or found absent
+        elif value is not VALUE_NOT_RETRIEVED:
+            self._cache(key, value, etag)  # written, or read along with the result
+        else:
+            try:
+                cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
+            except KeyError:
+                return
+            if cached_etag != etag:
+                self._purge(key)  # another version is current: the cached one is stale
 
     # ----------------------------------------------------------------- primitives
     def _read(

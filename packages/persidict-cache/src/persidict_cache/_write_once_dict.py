@@ -23,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
@@ -50,7 +50,7 @@ class WriteOnceDictConfig(StoreConfig):
         return float(value)
 
 
-class WriteOnceDict(MainStoreListing, PersiDict):
+class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     """A store where the first write of a key wins and later writes of it are ignored.
 
     Made for content-addressed data, where writing a key again means writing the same value
