@@ -148,6 +148,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         if etag is ITEM_NOT_AVAILABLE:
             self._purge(key)  # deleted, or found absent
         elif value is not VALUE_NOT_RETRIEVED:
+            assert isinstance(etag, str)
             self._cache(key, value, etag)  # written, or read along with the result
         else:
             try:
