@@ -135,11 +135,11 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         except KeyError:
             pass
         else:
-            etag = self._main._etag(key)
+            etag = self._main.etag(key)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
             return value, etag
-        result = self._main._read(key, if_etag_differs=if_etag_differs)
+        result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         if result is not ETAG_HAS_NOT_CHANGED:
             self._cache(key, result[0])  # type: ignore[index]
         return result

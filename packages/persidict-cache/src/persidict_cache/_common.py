@@ -69,7 +69,7 @@ class MainStoreListing(PersiDict):
         return self._main._timestamp(key)
 
     def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._main._etag(key)
+        return self._main.etag(key)
 
     def _iter_entries(
         self, with_values: bool, with_timestamps: bool

@@ -169,7 +169,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
             cached_etag = None
         try:
             if type(cached_etag) is str:
-                result = self._main._read(key, if_etag_differs=cached_etag)
+                result = self._main.get_item_if_etag_changed(key, cached_etag)
                 if result is not ETAG_HAS_NOT_CHANGED:
                     return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
                 if if_etag_differs == cached_etag:
@@ -178,7 +178,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
                     return self._data_cache._read(key)[0], cached_etag  # type: ignore[index]
                 except KeyError:
                     pass  # the value was evicted from the cache: fetch it again
-            result = self._main._read(key, if_etag_differs=if_etag_differs)
+            result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         except KeyError:
             self._purge(key)  # deleted in the main store, maybe by another process
             raise

@@ -218,7 +218,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._main._read(key, if_etag_differs=if_etag_differs)
+        return self._main.get_item_if_etag_changed(key, if_etag_differs)
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._main._contains(key)
