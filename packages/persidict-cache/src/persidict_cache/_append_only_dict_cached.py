@@ -82,6 +82,7 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         self._main = main
         self._data_cache = cache
         self._cache_append_only = cache.append_only
+        self._adopt_capabilities(self._main)
 
     # ----------------------------------------------------------------- components
     @property

@@ -97,6 +97,12 @@ class ConditionalDelegation(PersiDict):
 
     _main: PersiDict
 
+    def _adopt_capabilities(self, store: PersiDict) -> None:
+        """Report the wrapped store's capability flags: a wrapper is exactly as atomic as it."""
+        # Instance attributes shadow the class defaults (the flags are class attributes).
+        self.__dict__["atomic_conditional_writes"] = store.atomic_conditional_writes
+        self.__dict__["strong_etags"] = store.strong_etags
+
     def _delegate(self) -> PersiDict:
         """The store conditional operations go to (the wrapped store)."""
         return self._main

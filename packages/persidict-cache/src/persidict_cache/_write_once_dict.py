@@ -108,6 +108,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
         )
         super().__init__(config)
         self._main = wrapped
+        self._adopt_capabilities(self._main)
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0

@@ -130,6 +130,9 @@ class S3Dict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    # Conditional operations are the BasicS3Dict's conditional requests (see there).
+    atomic_conditional_writes: ClassVar[bool] = True
+    strong_etags: ClassVar[bool] = False
     applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
         "base_dir",
         "digest_len",
