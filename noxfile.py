@@ -10,6 +10,7 @@ Pythons it finds (pyenv's too) on PATH first; importing this file changes nothin
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -52,6 +53,7 @@ nox.options.sessions = [
     "docs",
     "build",
     "wheels_smoke",
+    "install_from_checkout",
 ]
 
 
@@ -294,6 +296,69 @@ def wheels_smoke(session: nox.Session) -> None:
     with tempfile.TemporaryDirectory() as tmp:  # run outside the repository so nothing local shadows
         with session.chdir(tmp):
             session.run("python", str(ROOT / "tools" / "smoke_wheels.py"))
+
+
+INSTALL_DOCS = ("README.md", "docs/getting-started/installation.md")
+# argv: import names, then the distributions of ours that must be installed (comma-separated).
+_INSTALLED_CHECK = """
+import importlib, importlib.metadata, sys
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
+names = sorted(d.metadata["Name"] for d in importlib.metadata.distributions())
+ours = [name for name in names if name.startswith("persidict")]
+sys.exit(0 if ours == sys.argv[2].split(",") else f"installed {ours}, expected {sys.argv[2]}")
+"""
+
+
+def documented_install_commands(*texts: str) -> list[str]:
+    """Return the ``pip install ./packages/...`` lines of the bash blocks of ``texts``, once each."""
+    commands: list[str] = []
+    for text in texts:
+        for block in re.findall(r"```bash\n(.*?)\n```", text, re.DOTALL):
+            for line in block.splitlines():
+                command = line.split("#", 1)[0].strip()
+                if command.startswith("pip install ./packages/") and command not in commands:
+                    commands.append(command)
+    return commands
+
+
+@nox.session(python=CURRENT, venv_backend="none")
+def install_from_checkout(session: nox.Session) -> None:
+    """Run each "from a checkout" install command of the README and the docs in a fresh venv; import.
+
+    The commands are read from the documents, so the two cannot drift apart. Each runs as
+    written, with plain pip, in a new ``python -m venv`` environment, from the repository root.
+    """
+    texts = [(ROOT / name).read_text(encoding="utf-8") for name in INSTALL_DOCS]
+    commands = documented_install_commands(*texts)
+    if not commands:
+        session.error(f"no `pip install ./packages/...` command found in {', '.join(INSTALL_DOCS)}")
+    for number, command in enumerate(commands):
+        folders = [word.removeprefix("./packages/") for word in command.split()[2:]]
+        unknown = [folder for folder in folders if folder not in PACKAGES]
+        if unknown:
+            session.error(f"{command!r} names folders that are not packages: {unknown}")
+        venv = Path(session.create_tmp()).resolve() / f"install-{number}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+        bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+        env = {"PATH": os.pathsep.join([str(bin_dir), os.environ["PATH"]]), "VIRTUAL_ENV": str(venv)}
+        env |= {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_QUIET": "1"}
+        session.log(f"fresh venv: {command}")
+        session.run("bash", "-c", command, env=env, external=True)
+        # Exactly the named distributions of ours are installed, and each imports.
+        names = [PACKAGES[folder][1] for folder in folders]
+        dists = sorted(PACKAGES[folder][0] for folder in folders)
+        with session.chdir(session.create_tmp()):  # away from the checkout, so nothing local shadows
+            session.run(
+                str(bin_dir / "python"),
+                "-c",
+                _INSTALLED_CHECK,
+                ",".join(names),
+                ",".join(dists),
+                external=True,
+                silent=True,
+            )
 
 
 @nox.session(python=CURRENT)
