@@ -4,7 +4,8 @@ Public API (everything else lives in private modules):
 
 * stores: `PersiDict` (abstract base), `FileDirDict`, `LocalDict`, `EmptyDict`;
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
-* errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
+* errors: `PersiDictError` and its subclasses, each also a builtin exception
+  (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.

@@ -75,7 +75,7 @@ KNOWN_PARAMETER_NAMES: Final[frozenset[str]] = frozenset(
         "p_consistency_checks",
     }
 )
-"""The one parameter vocabulary shared by all stores (SPEC Part A, compatibility).
+"""The one parameter vocabulary shared by all stores.
 
 A store ignores the names here that do not apply to it, so a dict of parameters can be handed
 to any store type; a name outside this set (a typo) is a validation error.
@@ -162,7 +162,7 @@ class StoreConfig(BaseModel):
     def _text_formats_hold_str(self) -> StoreConfig:
         if is_text_format(self.serialization_format):
             if self.base_class_for_values is None:
-                # Text stores hold str: constrain rather than refuse (the seed's `txt={}`).
+                # Text stores hold str: constrain rather than refuse, so `txt={}` params work.
                 object.__setattr__(self, "base_class_for_values", str)
             elif not issubclass(self.base_class_for_values, str):
                 raise ValueError(

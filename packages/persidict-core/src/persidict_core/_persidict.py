@@ -1,7 +1,7 @@
 """`PersiDict`: the abstract base of every persistent dictionary.
 
 A backend implements a handful of primitives (see the class docstring); every public method
-of the seed's API is written once here on top of them.
+of the public API is written once here on top of them.
 """
 
 from __future__ import annotations
