@@ -259,6 +259,29 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python=CURRENT)
+def docs_serve(session: nox.Session) -> None:
+    """Serve the documentation on http://127.0.0.1:8000 (rebuilt on change; search needs a server)."""
+    install(session, groups=("docs",))
+    address = session.posargs or ["--dev-addr", "127.0.0.1:8000"]
+    session.run("mkdocs", "serve", *address, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=CURRENT)
+def docs_browser(session: nox.Session) -> None:
+    """Build the site and check it in headless Chromium (Debian's); screenshots in .docs-screenshots/.
+
+    Fails on a stylesheet that does not load, an empty API page, a class heading without its
+    signature, a home page or code block that scrolls sideways, a name broken across lines in
+    a table, or a search that finds nothing. Needs ``apt-get install -y chromium``; Playwright
+    drives it and downloads no browser of its own.
+    """
+    install(session, groups=("docs", "docs-browser"))
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    shots = ROOT / ".docs-screenshots"
+    session.run("python", str(ROOT / "tools" / "check_docs_site.py"), str(ROOT / "site"), str(shots))
+
+
+@nox.session(python=CURRENT)
 def versions(session: nox.Session) -> None:
     """Fail when any package's version, sibling pin or LICENSE copy disagrees with VERSION."""
     session.run("python", str(ROOT / "tools" / "bump_version.py"), "--check")
