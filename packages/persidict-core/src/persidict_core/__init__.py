@@ -4,15 +4,46 @@ Public API (everything else lives in private modules):
 
 * stores: `PersiDict` (abstract base), `FileDirDict`, `LocalDict`, `EmptyDict`;
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
+* conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
+  sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
 * errors: `PersiDictError` and its subclasses, each also a builtin exception
   (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
-  `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+  `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
+* serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
+  `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+from ._conditional import (
+    ALWAYS_RETRIEVE,
+    ANY_ETAG,
+    ETAG_HAS_CHANGED,
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    AlwaysRetrieveFlag,
+    AnyETagFlag,
+    ConditionalOperationResult,
+    ETagConditionFlag,
+    ETagHasChangedFlag,
+    ETagIfExists,
+    ETagIsTheSameFlag,
+    ETagValue,
+    IfETagChangedRetrieveFlag,
+    ItemNotAvailableFlag,
+    NeverRetrieveFlag,
+    OperationResult,
+    RetrieveValueFlag,
+    TransformingFunction,
+    ValueNotRetrievedFlag,
+    ValueType,
+)
 from ._config import (
     KNOWN_PARAMETER_NAMES,
     LocalDirPath,
@@ -20,7 +51,9 @@ from ._config import (
     StoreConfig,
     ValueClass,
     config_from_data,
+    parameter_vocabulary,
     register_store_kind,
+    store_factory,
     store_from_config,
 )
 from ._empty_dict import EmptyDict, EmptyDictConfig
@@ -45,26 +78,46 @@ from ._jokers import (
     KeepCurrentFlag,
     StatusFlag,
 )
+from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import KeyLike, PersiDict, to_key
-from ._serialization import deserialize, is_text_format, serialize
+from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._version import __version__
 
 __all__ = [
+    "ALWAYS_RETRIEVE",
+    "ANY_ETAG",
     "DELETE_CURRENT",
+    "ETAG_HAS_CHANGED",
     "ETAG_HAS_NOT_CHANGED",
+    "ETAG_IS_THE_SAME",
+    "IF_ETAG_CHANGED",
+    "ITEM_NOT_AVAILABLE",
     "KEEP_CURRENT",
     "KNOWN_PARAMETER_NAMES",
+    "NEVER_RETRIEVE",
+    "VALUE_NOT_RETRIEVED",
+    "AlwaysRetrieveFlag",
+    "AnyETagFlag",
     "BackendError",
+    "Codec",
     "ConcurrencyConflictError",
+    "ConditionalOperationResult",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
     "DeserializationError",
+    "ETagConditionFlag",
+    "ETagHasChangedFlag",
     "ETagHasNotChangedFlag",
+    "ETagIfExists",
+    "ETagIsTheSameFlag",
+    "ETagValue",
     "EmptyDict",
     "EmptyDictConfig",
     "FileDirDict",
     "FileDirDictConfig",
+    "IfETagChangedRetrieveFlag",
+    "ItemNotAvailableFlag",
     "Joker",
     "KeepCurrentFlag",
     "KeyLike",
@@ -75,18 +128,29 @@ __all__ = [
     "MissingBackendError",
     "MutationPolicyError",
     "NestedStoreConfig",
+    "NeverRetrieveFlag",
+    "OperationResult",
     "PersiDict",
     "PersiDictError",
+    "RetrieveValueFlag",
     "SerializationError",
     "StatusFlag",
     "StoreConfig",
+    "TransformingFunction",
     "ValueClass",
+    "ValueNotRetrievedFlag",
+    "ValueType",
     "__version__",
     "config_from_data",
     "deserialize",
+    "get_codec",
     "is_text_format",
+    "parameter_vocabulary",
+    "register_codec",
+    "register_json_class",
     "register_store_kind",
     "serialize",
+    "store_factory",
     "store_from_config",
     "to_key",
 ]

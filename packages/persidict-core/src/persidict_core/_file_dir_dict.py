@@ -6,13 +6,16 @@ import errno
 import os
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    BoundedCache,
+    BoundedSet,
     NonEmptySafeStrTuple,
     SafeStrTuple,
     is_safe_str_element,
@@ -20,11 +23,18 @@ from persidict_safestr import (
     unsign_safe_str,
 )
 
+from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
 from ._config import LocalDirPath, StoreConfig
-from ._errors import BackendError, MutationPolicyError
+from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
+from ._os_names import is_os_name
 from ._persidict import PersiDict, _key_or_none
 from ._serialization import deserialize, serialize
+
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
 
 __all__ = ["FileDirDict", "FileDirDictConfig"]
 
@@ -46,8 +56,36 @@ _READ_FLAGS: Final = (
 _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
+_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+# Where a directory cannot be locked itself (Windows; NFS, whose flock needs a file open for
+# writing), one lock file per directory is used; '#' is not a safe character, so it is never a key.
+_LOCK_FILE: Final = ".#dir.lock"
+_LOCK_FILE_FLAGS: Final = (
+    os.O_RDWR
+    | os.O_CREAT
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
+_DIR_LOCK_UNSUPPORTED: Final = frozenset(
+    {errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+)
+_DIR_FD_OPS: Final = os.unlink in os.supports_dir_fd and os.lstat in os.supports_dir_fd
+_UTIME_FD: Final = os.utime in os.supports_fd
+# Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
+_MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
+# In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
+_THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory.
 _MAX_VERIFIED_DIRS: Final = 100_000
-_MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
+_MAX_CACHED_NAMES: Final = 200_000
+
+
+class _Held(NamedTuple):
+    """A directory lock held: its descriptor, and the in-process lock taken with it (if any)."""
+
+    fd: int
+    thread_lock: threading.Lock | None
 
 
 class FileDirDictConfig(StoreConfig):
@@ -62,10 +100,56 @@ class FileDirDictConfig(StoreConfig):
     """Sync each written file and its directory, so an acknowledged write survives power loss."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    locking: StrictBool = True
+    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
+
+
+def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
+    """Refuse a key whose file or folder name is one the listing skips (it would be hidden)."""
+    if is_os_name(name):
+        raise ValueError(
+            f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {name!r}, "
+            "a name that operating systems and sync tools create, which the store never lists"
+        )
 
 
 def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
+    """Translate a failed file-system call into the `BackendError` to raise (chained by the caller).
+
+    The one translation point of this backend: every `OSError` that is a storage failure
+    (not an absent key) becomes a `BackendError` naming the call, the path and the key.
+    """
+    subject = f" for key {tuple(key)!r}" if key is not None else ""
+    return BackendError(
+        f"Cannot {operation} {path!r}{subject}: {exc}",
+        backend="filesystem",
+        operation=operation,
+        key=None if key is None else NonEmptySafeStrTuple(key),
+    )
+
+
+def _lstat_or_none(path: str, dir_fd: int | None = None) -> os.stat_result | None:
+    try:
+        return os.lstat(path, dir_fd=dir_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _regular_etag(st: os.stat_result | None, path: str) -> ETagIfExists:
+    """The ETag of what ``lstat`` found at a key's path (`ITEM_NOT_AVAILABLE` if nothing)."""
+    if st is None:
+        return ITEM_NOT_AVAILABLE
+    if not stat.S_ISREG(st.st_mode):
+        raise BackendError(
+            f"{path!r} is not a regular file: cannot replace or delete it as a key",
+            backend="filesystem",
+            operation="lstat",
+        )
+    return _etag_of(st)
 
 
 class FileDirDict(PersiDict):
@@ -76,6 +160,14 @@ class FileDirDict(PersiDict):
     the whole old value or the whole new one. Append-only creation is atomic too: of two
     processes creating the same key, exactly one succeeds.
 
+    Writers of one directory (threads, processes, and clients of a network file system with
+    working POSIX locks) take a short exclusive lock on that directory around the final check
+    and rename, so conditional writes (`set_item_if`, `transform_item`, ...) are atomic and a
+    plain write is never lost to one. Readers never lock. Each key's modification time is kept
+    strictly increasing under the lock, so its ETag (``mtime_ns:size:inode``) identifies one
+    write. ``locking=False`` turns both off, for folders synchronized by services that do not
+    propagate locks (Dropbox and the like): conditional operations are then best-effort.
+
     Args:
         base_dir: Root directory; created if missing. A path to a file is an error.
         serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
@@ -85,6 +177,8 @@ class FileDirDict(PersiDict):
         base_class_for_values: If set, every value must be an instance of this class.
         fsync: If True (default), sync every write to disk before returning.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        locking: If True (default), writers lock the key's directory for the check and the
+            rename, which makes conditional operations atomic. False: best-effort, no locks.
         **other_params: Other names of the shared parameter vocabulary are ignored; unknown
             names are a `ValidationError`.
 
@@ -94,13 +188,12 @@ class FileDirDict(PersiDict):
         BackendError: ``base_dir`` cannot be created.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-        "fsync",
-        "compression",
-    }
+    atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
+    strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig
 
     def __init__(
@@ -113,6 +206,7 @@ class FileDirDict(PersiDict):
         *,
         fsync: bool = True,
         compression: Literal["lz4"] | None = None,
+        locking: bool = True,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -124,6 +218,7 @@ class FileDirDict(PersiDict):
                 base_class_for_values=base_class_for_values,
                 fsync=fsync,
                 compression=compression,
+                locking=locking,
                 **other_params,
             )
         )
@@ -132,15 +227,24 @@ class FileDirDict(PersiDict):
         self._digest_len: int = self._config.digest_len
         self._fsync: bool = self._config.fsync
         self._compression: str | None = self._config.compression
+        self._locking: bool = self._config.locking
+        if not self._locking:
+            # The capability flags describe this instance: without locks nothing is atomic.
+            vars(self)["atomic_conditional_writes"] = False
+            vars(self)["strong_etags"] = False
+        self._lock_files = sys.platform == "win32"  # no directory locks there
+        self._stripes: dict[str, int] = {}
         self._extension: str = "." + self._format
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
-        self._verified_dirs: set[str] = {self._base_dir}
-        self._encoded_names: dict[str, str] = {}
-        self._valid_names: dict[str, str] = {}
-        self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
-        self._top_level_paths: dict[str, str] = {}  # str key -> file path, for the delete fast path
+        self._verified_dirs: BoundedSet[str] = BoundedSet(_MAX_VERIFIED_DIRS)
+        self._verified_dirs.remember(self._base_dir)
+        self._encoded_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._valid_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._paths: BoundedCache[NonEmptySafeStrTuple, tuple[str, str]] = BoundedCache(_MAX_CACHED_NAMES)
+        # str key -> file path, for the delete and `in` fast paths
+        self._top_level_paths: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -149,7 +253,7 @@ class FileDirDict(PersiDict):
         try:
             os.makedirs(self._base_dir, exist_ok=True)
         except OSError as exc:
-            raise BackendError(f"Cannot create base_dir {self._base_dir!r}: {exc}") from exc
+            raise _os_error(exc, "mkdir", self._base_dir) from exc
         self._real_base_dir = os.path.realpath(self._base_dir)
 
     # ----------------------------------------------------------------- properties
@@ -175,14 +279,12 @@ class FileDirDict(PersiDict):
             return element
         name = self._encoded_names.get(element)
         if name is None:
-            name = sign_safe_str(element, self._digest_len)
-            if len(self._encoded_names) < _MAX_VERIFIED_DIRS:
-                self._encoded_names[element] = name
+            name = self._encoded_names.remember(element, sign_safe_str(element, self._digest_len))
         return name
 
     def _decode_name(self, name: str) -> str | None:
         """Return the key element stored under ``name``, or None for a foreign name."""
-        if not is_safe_str_element(name):
+        if not is_safe_str_element(name) or is_os_name(name):
             return None
         if not self._digest_len:
             return name
@@ -194,6 +296,8 @@ class FileDirDict(PersiDict):
         if upto == 0:
             return self._base_dir
         names = [self._encode_name(element, self._max_dir_name) for element in key[:upto]]
+        for name in names:
+            _refuse_os_name(name, key)
         return os.path.join(self._base_dir, *names)
 
     def _file_path(self, key: NonEmptySafeStrTuple) -> tuple[str, str]:
@@ -205,6 +309,8 @@ class FileDirDict(PersiDict):
         if paths is None:
             directory = self._dir_path(key, len(key) - 1)
             leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
+            _refuse_os_name(leaf, key)
+            _refuse_os_name(leaf[: -len(self._extension)], key)
             paths = (directory, os.path.join(directory, leaf))
             length = len(os.fsencode(paths[1])) + _TEMP_EXTRA  # its temporary file's path is longer
             if length > _PATH_MAX:
@@ -212,12 +318,9 @@ class FileDirDict(PersiDict):
                     f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
                     f"{length} bytes under {self._base_dir!r}, the operating system allows {_PATH_MAX}"
                 )
-            if len(self._paths) >= _MAX_CACHED_NAMES:
-                self._paths.clear()
-                self._top_level_paths.clear()
-            self._paths[key] = paths
+            self._paths.remember(key, paths)
             if len(key) == 1:
-                self._top_level_paths[key[0]] = paths[1]
+                self._top_level_paths.remember(key[0], paths[1])
         return paths
 
     def _is_inside(self, directory: str) -> bool:
@@ -229,8 +332,7 @@ class FileDirDict(PersiDict):
             return False  # a symlink somewhere below base_dir: never follow it
         if not os.path.isdir(real):
             return False
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.add(directory)
+        self._verified_dirs.remember(directory)
         return True
 
     def _ensure_dir(self, directory: str, key: SafeStrTuple) -> None:
@@ -256,14 +358,13 @@ class FileDirDict(PersiDict):
                 except FileExistsError:
                     pass
                 if not stat.S_ISDIR(os.lstat(current).st_mode):
-                    raise BackendError(
-                        f"Refusing to write key {tuple(key)!r}: {current!r} is a symlink or a file, "
-                        f"not a directory of the store {self._base_dir!r}"
+                    raise NotADirectoryError(
+                        errno.ENOTDIR, f"a symlink or a file, not a directory of the store {self._base_dir!r}"
                     )
         except OSError as exc:
-            raise BackendError(f"Cannot create {current!r} for key {tuple(key)!r}: {exc}") from exc
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.update(created)
+            raise _os_error(exc, "mkdir", current, key) from exc
+        for verified in created:
+            self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
     def _read(
@@ -284,7 +385,7 @@ class FileDirDict(PersiDict):
             except (FileNotFoundError, NotADirectoryError):
                 raise KeyError(key) from None
             except OSError as exc:
-                raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+                raise _os_error(exc, "lstat", path, key) from exc
             if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
         try:
@@ -294,7 +395,7 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
                 raise KeyError(key) from None
-            raise BackendError(f"Cannot open {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "open", path, key) from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -312,56 +413,193 @@ class FileDirDict(PersiDict):
                 chunks.append(chunk)
                 remaining -= len(chunk)
         except OSError as exc:
-            raise BackendError(f"Cannot read {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "read", path, key) from exc
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        try:
+            value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        except DeserializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         return value, etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        etag = self._put(key, value, ITEM_NOT_AVAILABLE if only_if_absent else None)
+        if etag is None:
+            raise self._refuse_mutation(key, "overwrite")
+        return etag
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> str | None:
+        # No early check here: the callers have just observed the ETag they expect, and the
+        # check that counts is the one under the lock.
+        return self._put(key, value, expected_etag)
+
+    def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
+        """Write ``value`` (if the key's ETag is ``expected``, when given); return the new ETag.
+
+        The value goes to a temporary file first; only the check and the rename happen under
+        the directory's lock. `ITEM_NOT_AVAILABLE` creates the file with ``link``, which fails
+        if the name exists, so creation is atomic even against writers that do not lock.
+        Returns None when the condition does not hold.
+        """
         directory, path = self._file_path(key)
         # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
-        data = serialize(
-            value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
-        )
-        temp_path = self._open_temp(directory, path, key)
-        fd = temp_path[1]
-        temp = temp_path[0]
+        try:
+            data = serialize(
+                value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, path
+            raise
+        temp, fd = self._open_temp(directory, path, key)
+        held: _Held | None = None
         try:
             try:
                 view = memoryview(data)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
+                if self._locking:
+                    # Stamp the modification time before the sync (a change after it would
+                    # cost a second journal commit) and outside the lock; it is checked
+                    # against the file being replaced once the lock is held.
+                    st = self._stamp(fd, temp, time.time_ns())
                 if self._fsync:
                     os.fsync(fd)
-                st = os.fstat(fd)
+                if self._locking:
+                    held = self._lock(directory)
+                    current = _lstat_or_none(path)
+                    if expected is not None and _regular_etag(current, path) != expected:
+                        os.close(fd)
+                        fd = -1
+                        os.unlink(temp)
+                        return None
+                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
+                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
+                else:
+                    st = os.fstat(fd)
             finally:
-                os.close(fd)
-            if only_if_absent:
+                if fd >= 0:
+                    os.close(fd)
+            if expected is ITEM_NOT_AVAILABLE:
                 try:
-                    # link() fails if the name exists: an atomic create-if-absent.
                     os.link(temp, path)
                 except FileExistsError:
-                    raise self._refuse_mutation(key, "overwrite") from None
+                    return None  # created meanwhile by a writer that does not lock
                 finally:
                     os.unlink(temp)
             else:
                 os.replace(temp, path)
-        except MutationPolicyError:
-            raise
         except BaseException as exc:
             try:
                 os.unlink(temp)
             except OSError:
                 pass
             if isinstance(exc, OSError):
-                raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
+                raise _os_error(exc, "write", path, key) from exc
             raise
-        if self._fsync:
+        finally:
+            if held is not None:
+                self._unlock(held, directory, sync=self._fsync)
+        if self._fsync and held is None:
             self._fsync_dir(directory)
         return _etag_of(st)
+
+    @staticmethod
+    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
+        """Set the new file's modification time to ``mtime``; return its stat.
+
+        Writers keep each key's mtime strictly increasing (checked under the lock), so its
+        ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        With ``at_least``, a file system that keeps coarser timestamps gets the next value it
+        can represent that is not below ``mtime``.
+        """
+        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+            stamp = mtime + step
+            if _UTIME_FD:
+                os.utime(fd, ns=(stamp, stamp))
+            else:
+                os.utime(temp, ns=(stamp, stamp))
+            st = os.fstat(fd)
+            if st.st_mtime_ns >= mtime:
+                break
+        return st
+
+    def _lock(self, directory: str) -> _Held:
+        """Take the exclusive lock of ``directory``; return what holds it (for `_unlock`).
+
+        The lock is on the directory itself (``flock``), so it depends only on where the
+        key's file lives: sub-dicts and other processes opening the same tree contend on it,
+        and no lock file is left behind. Each call opens its own descriptor, and ``flock``
+        locks belong to the open descriptor, so threads of one process exclude each other as
+        processes do. Where directories cannot be locked (Windows, NFS), a lock file in the
+        directory is locked instead; those locks belong to the process, so threads first take
+        an in-process lock chosen by the directory's real path.
+        """
+        if not self._lock_files:
+            fd = os.open(directory, _DIR_FLAGS)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return _Held(fd, None)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in _DIR_LOCK_UNSUPPORTED:
+                    raise
+                self._lock_files = True
+        thread_lock = self._thread_lock(directory)
+        thread_lock.acquire()
+        try:
+            fd = os.open(os.path.join(directory, _LOCK_FILE), _LOCK_FILE_FLAGS, 0o666)
+            try:
+                if sys.platform == "win32":
+                    while True:
+                        try:
+                            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                            break
+                        except OSError:
+                            continue  # LK_LOCK gives up after 10 s; keep waiting as flock does
+                else:
+                    fcntl.lockf(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
+        except BaseException:
+            thread_lock.release()
+            raise
+        return _Held(fd, thread_lock)
+
+    def _thread_lock(self, directory: str) -> threading.Lock:
+        stripe = self._stripes.get(directory)
+        if stripe is None:
+            stripe = hash(os.path.realpath(directory)) % len(_THREAD_LOCKS)
+            if len(self._stripes) < _MAX_VERIFIED_DIRS:
+                self._stripes[directory] = stripe
+        return _THREAD_LOCKS[stripe]
+
+    def _unlock(self, held: _Held, directory: str, sync: bool) -> None:
+        """Release the lock taken by `_lock` (syncing the directory first if ``sync``)."""
+        fd, thread_lock = held
+        try:
+            if thread_lock is None:
+                # The descriptor is the directory's own: release first, then sync through it.
+                if sync:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    try:
+                        os.fsync(fd)
+                    except OSError:
+                        pass
+                return
+            if sys.platform == "win32":
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.close(fd)
+            if thread_lock is not None:
+                thread_lock.release()
+        if sync:
+            self._fsync_dir(directory)
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
         # Cut the file's name so that the temporary name fits in a directory entry too.
@@ -376,8 +614,9 @@ class FileDirDict(PersiDict):
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
             except OSError as exc:
-                raise BackendError(f"Cannot create a temporary file in {directory!r}: {exc}") from exc
-        raise BackendError(f"The directory {directory!r} keeps disappearing; cannot write key {tuple(key)!r}")
+                raise _os_error(exc, "open", temp, key) from exc
+        vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
+        raise _os_error(vanished, "mkdir", directory, key)
 
     @staticmethod
     def _fsync_dir(directory: str) -> None:
@@ -401,9 +640,13 @@ class FileDirDict(PersiDict):
             path = self._top_level_paths.get(key)
             if path is not None:
                 try:
-                    os.unlink(path)
-                    return
-                except OSError:
+                    if self._locking:
+                        if self._unlink_locked(self._base_dir, path, None):
+                            return
+                    else:
+                        os.unlink(path)
+                        return
+                except (OSError, BackendError):
                     pass
         k = NonEmptySafeStrTuple(key)
         if self._append_only:
@@ -429,17 +672,56 @@ class FileDirDict(PersiDict):
         directory, path = self._paths.get(key) or self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
+        return self._unlink(key, directory, path, None)
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        directory, path = self._file_path(key)
+        if len(key) > 1 and not self._is_inside(directory):
+            return False
+        return self._unlink(key, directory, path, expected_etag)
+
+    def _unlink(self, key: NonEmptySafeStrTuple, directory: str, path: str, expected: str | None) -> bool:
+        """Delete a key's file (only if its ETag is ``expected``, when given); False if not."""
         try:
+            if self._locking:
+                return self._unlink_locked(directory, path, expected)
+            if expected is not None:
+                st = _lstat_or_none(path)
+                if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
+                    return False
             os.unlink(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return False
         except PermissionError as exc:
             if os.path.isdir(path):  # EPERM for a directory on some systems
                 return False
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         except OSError as exc:
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         return True
+
+    def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
+        """`_unlink` under the directory's lock (OSErrors propagate; a missing directory is False)."""
+        try:
+            held = self._lock(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        try:
+            # Relative to the locked descriptor: even if the directory were removed and made
+            # again meanwhile, the file looked at is the one in the directory that is locked.
+            name, dir_fd = (
+                (os.path.basename(path), held.fd)
+                if _DIR_FD_OPS and held.thread_lock is None
+                else (path, None)
+            )
+            if expected is not None:
+                st = _lstat_or_none(name, dir_fd)
+                if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
+                    return False
+            os.unlink(name, dir_fd=dir_fd)
+            return True
+        finally:
+            self._unlock(held, directory, sync=False)
 
     def _stat(self, key: NonEmptySafeStrTuple) -> os.stat_result:
         directory, path = self._file_path(key)
@@ -450,7 +732,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             raise KeyError(key) from None
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
         if not stat.S_ISREG(st.st_mode):
             raise KeyError(key)
         return st
@@ -464,7 +746,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
 
     def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
@@ -500,11 +782,10 @@ class FileDirDict(PersiDict):
                         if name.endswith(extension) and entry.is_file(follow_symlinks=False):
                             element = known.get(name)
                             if element is None:
-                                element = decode(name[:cut])
+                                element = None if is_os_name(name) else decode(name[:cut])
                                 if element is None:
                                     continue
-                                if len(known) < _MAX_CACHED_NAMES:
-                                    known[name] = element
+                                known.remember(name, element)
                             key = make_key((*prefix, element) if prefix else (element,))
                             yield (key, entry) if with_entries else key
                         elif entry.is_dir(follow_symlinks=False):
@@ -543,12 +824,7 @@ class FileDirDict(PersiDict):
     def _clear(self) -> None:
         directories = []
         for key, entry in self._scan(with_entries=True):
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise BackendError(f"Cannot delete {entry.path!r}: {exc}") from exc
+            self._unlink(key, os.path.dirname(entry.path), entry.path, None)
             if len(key) > 1:
                 directories.append(os.path.dirname(entry.path))
         # Remove the directories that are now empty, deepest first (never base_dir itself).
@@ -565,7 +841,7 @@ class FileDirDict(PersiDict):
         directory = self._dir_path(prefix, len(prefix))
         self._ensure_dir(directory, NonEmptySafeStrTuple(prefix))
         params = {**self._config.model_dump(exclude={"kind"}), "base_dir": directory}
-        return FileDirDict(**params)
+        return type(self)(**params)
 
     # ----------------------------------------------------------------- maintenance
     def remove_stale_temp_files(self, min_age_seconds: float = 3600.0) -> int:

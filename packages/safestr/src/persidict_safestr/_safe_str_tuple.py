@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, SupportsIndex, TypeVar, overload
 
+from ._bounded import BoundedCache, BoundedSet
 from ._safe_chars import _invalid_element_error, _match_safe_element
 
 _T = TypeVar("_T", bound="SafeStrTuple")
@@ -14,20 +16,14 @@ _tuple_new: Final = tuple.__new__
 
 # Bounded caches. Stores normalise the same keys over and over, and a Python-level constructor
 # is dominated by the class call and ``tuple.__new__`` for a subclass, so a hit skips both the
-# validation and the allocation. When full, a cache is emptied (cheap and bounded).
-_CACHE_MAX: Final = 8192
-_valid_elements: set[str] = set()
+# validation and the allocation.
+_valid_elements: Final[BoundedSet[str]] = BoundedSet()
 """Strings that passed ``is_safe_str_element`` (never anything else)."""
-_nonempty_cache: dict[object, NonEmptySafeStrTuple] = {}
+_nonempty_cache: Final[BoundedCache[object, NonEmptySafeStrTuple]] = BoundedCache()
 """Plain ``str`` or plain ``tuple`` of str -> the equal ``NonEmptySafeStrTuple``."""
 _nonempty_cache_get: Final = _nonempty_cache.get
 _elements_known: Final = _valid_elements.issuperset
-
-
-def _remember_element(s: str) -> None:
-    if len(_valid_elements) >= _CACHE_MAX:
-        _valid_elements.clear()
-    _valid_elements.add(s)
+_remember_element: Final = _valid_elements.remember
 
 
 def _check_element(s: str) -> None:
@@ -190,13 +186,19 @@ class SafeStrTuple(tuple[str, ...]):
     def __eq__(self, other: object, /) -> bool:
         """Compare with a key, a plain tuple, or anything that can be turned into a key.
 
-        Never raises: a value that cannot be a key compares unequal.
+        Never raises: a value that cannot be a key compares unequal. When ``other`` is a key
+        whose class defines a different ``__eq__``, that ``__eq__`` decides (so a subclass can
+        refuse equality with other keys, whichever side of ``==`` it is on).
         """
         if isinstance(other, tuple):
+            if isinstance(other, SafeStrTuple):
+                if type(other).__eq__ is not type(self).__eq__:
+                    delegated = _delegate_eq(self, other)
+                    if delegated is not NotImplemented:
+                        return bool(delegated)
+                return tuple.__eq__(self, other)
             if tuple.__eq__(self, other):
                 return True
-            if isinstance(other, SafeStrTuple):
-                return False
         elif not isinstance(other, (str, list)):
             return NotImplemented
         try:
@@ -244,6 +246,28 @@ class SafeStrTuple(tuple[str, ...]):
         from ._pydantic import core_schema_for
 
         return core_schema_for(cls)
+
+
+_delegations = threading.local()
+
+
+def _delegate_eq(key: SafeStrTuple, other: SafeStrTuple) -> Any:
+    """Return ``other.__eq__(key)``, unless ``other`` is itself delegating to ``key`` right now.
+
+    The guard stops the ping-pong of two classes whose ``__eq__`` overrides end in this one
+    (``super().__eq__``): the second delegation compares the strings instead.
+    """
+    active: set[tuple[int, int]] | None = getattr(_delegations, "pairs", None)
+    if active is None:
+        active = _delegations.pairs = set()
+    if (id(other), id(key)) in active:
+        return NotImplemented
+    pair = (id(key), id(other))
+    active.add(pair)
+    try:
+        return other.__eq__(key)
+    finally:
+        active.discard(pair)
 
 
 class NonEmptySafeStrTuple(SafeStrTuple):
@@ -300,10 +324,7 @@ def _make_nonempty_and_remember(arg: object) -> NonEmptySafeStrTuple:
         made = _tuple_new(NonEmptySafeStrTuple, _strings_of((arg,)))
         if not made:
             raise _empty_error()
-    if len(_nonempty_cache) >= _CACHE_MAX:
-        _nonempty_cache.clear()
-    _nonempty_cache[arg] = made
-    return made
+    return _nonempty_cache.remember(arg, made)
 
 
 def _empty_error() -> ValueError:
