@@ -50,7 +50,8 @@ class BasicS3DictConfig(StoreConfig):
     # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
     kind: str = "basic_s3_dict"
     bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    """The bucket (created when missing). Its name is checked by botocore and S3; the default,
+    ``"my_bucket"``, is not a valid AWS bucket name (AWS refuses to create it)."""
     region: str | None = None
     """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
     root_prefix: str = ""
@@ -88,7 +89,10 @@ class BasicS3Dict(PersiDict):
     files, SSO, instance roles) and are never part of the config.
 
     Args:
-        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        bucket_name: The bucket; created if it does not exist (and permissions allow). Pass
+            one for AWS: the default, ``"my_bucket"``, is kept for compatibility and works with
+            moto and some S3-compatible services, but it is not a valid AWS bucket name
+            (underscore), so AWS refuses to create it, with a `BackendError` that says so.
         region: AWS region (None: boto3's default).
         root_prefix: Prefix of every object name (a ``/`` is appended when missing).
         serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.

@@ -19,6 +19,7 @@ roles); they are never part of a config, a ``repr``, a pickle or an error messag
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -54,6 +55,11 @@ _DEFAULT_CONFIG: Final[Mapping[str, Any]] = {
 }
 
 _NOT_FOUND_CODES: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+DEFAULT_BUCKET_NAME: Final = "my_bucket"
+"""The stores' default ``bucket_name``: accepted by moto and some S3-compatible services, not by AWS."""
+# AWS's rules for new bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting
+# and ending with a letter or digit, no "..".
+_AWS_BUCKET_NAME: Final = re.compile(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _FORBIDDEN_CODES: Final = frozenset({"403", "Forbidden", "AccessDenied", "AllAccessDisabled"})
 _THROTTLING_CODES: Final = frozenset(
     {
@@ -236,10 +242,18 @@ class S3Connection:
             hint = "the bucket does not exist (was it deleted after the store was opened?)"
         elif code in _FORBIDDEN_CODES or status == 403:
             hint = f"access denied ({code}): check the credentials and the bucket's IAM/bucket policy"
-        elif code == "InvalidBucketName" or (
-            isinstance(exc, bx.ParamValidationError) and "bucket" in str(exc).lower()
+        elif (
+            code == "InvalidBucketName"
+            or (isinstance(exc, bx.ParamValidationError) and "bucket" in str(exc).lower())
+            or (status == 400 and not _AWS_BUCKET_NAME.fullmatch(self.bucket_name))
         ):
-            hint = f"S3 refuses the bucket name {self.bucket_name!r}: {exc}"
+            hint = f"S3 refuses the bucket name {self.bucket_name!r}: pass a valid one as bucket_name=..."
+            if self.bucket_name == DEFAULT_BUCKET_NAME:
+                hint += (
+                    f" ({DEFAULT_BUCKET_NAME!r} is the default, which is not a valid AWS bucket name: AWS "
+                    "wants 3-63 lowercase letters, digits, dots and hyphens)"
+                )
+            hint += f"; {exc}"
         elif code in _THROTTLING_CODES or status == 503:
             hint = (
                 f"S3 kept throttling ({code or status}) after every retry: lower the request rate, or "

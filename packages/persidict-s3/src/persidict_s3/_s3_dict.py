@@ -88,7 +88,10 @@ class S3Dict(PersiDict):
     seen at once.
 
     Args:
-        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        bucket_name: The bucket; created if it does not exist (and permissions allow). Pass
+            one for AWS: the default, ``"my_bucket"``, is kept for compatibility and works with
+            moto and some S3-compatible services, but it is not a valid AWS bucket name
+            (underscore), so AWS refuses to create it, with a `BackendError` that says so.
         region: AWS region (None: boto3's default).
         root_prefix: Prefix of every object name (a ``/`` is appended when missing).
         base_dir: Root folder of the local cache.
