@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from pydantic import StrictBool
+
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
@@ -32,6 +34,8 @@ class MutableDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
     etag_cache: NestedStoreConfig
     """The store that keeps the main store's ETag of each cached value."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class MutableDictCached(MainStoreListing, PersiDict):
@@ -53,6 +57,13 @@ class MutableDictCached(MainStoreListing, PersiDict):
             `EmptyDict`). It may be append-only, and then so is this store.
         data_cache: A mutable store for the cached values (usually a `LocalDict`).
         etag_cache: A mutable store for the ETags of the cached values (usually a `LocalDict`).
+        copy_on_read: If True (default), every read returns its own copy of the value, so a
+            caller mutating it never changes what others read; a `LocalDict` cache makes that
+            copy the cheapest way the value allows (none for immutable values, a shallow copy
+            of a flat list or dict, ``ndarray.copy``, else an unpickle). If False, a hit
+            returns the object the in-memory cache holds, shared by every reader and never
+            copied: the fastest read, for callers that treat values as read-only. Mutating
+            such a value changes what later hits return (but never the main store).
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the
             main store's.
@@ -64,7 +75,9 @@ class MutableDictCached(MainStoreListing, PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "etag_cache"})
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset(
+        {"main_dict", "data_cache", "etag_cache", "copy_on_read"}
+    )
     _config: MutableDictCachedConfig
 
     def __init__(
@@ -72,6 +85,7 @@ class MutableDictCached(MainStoreListing, PersiDict):
         main_dict: PersiDict,
         data_cache: PersiDict,
         etag_cache: PersiDict,
+        copy_on_read: bool = True,
         **other_params: Any,
     ) -> None:
         owner = type(self).__name__
@@ -94,12 +108,18 @@ class MutableDictCached(MainStoreListing, PersiDict):
         config = wrapper_config(
             type(self),
             main,
-            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags),
+            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read),
         )
         super().__init__(config)
         self._main = main
         self._data_cache = data
         self._etag_cache = etags
+        self._copy_on_read: bool = self._config.copy_on_read
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
 
     # ----------------------------------------------------------------- components
     @property
@@ -158,7 +178,9 @@ class MutableDictCached(MainStoreListing, PersiDict):
                 if if_etag_differs == cached_etag:
                     return ETAG_HAS_NOT_CHANGED
                 try:
-                    return self._data_cache._read(key)[0], cached_etag  # type: ignore[index]
+                    if self._copy_on_read:
+                        return self._data_cache._read(key)[0], cached_etag  # type: ignore[index]
+                    return self._data_cache._read_uncopied(key), cached_etag
                 except KeyError:
                     pass  # the value was evicted from the cache: fetch it again
             result = self._main._read(key, if_etag_differs=if_etag_differs)
@@ -204,4 +226,5 @@ class MutableDictCached(MainStoreListing, PersiDict):
             self._main.get_subdict(prefix),
             self._data_cache.get_subdict(prefix),
             self._etag_cache.get_subdict(prefix),
+            copy_on_read=self._copy_on_read,
         )

@@ -73,6 +73,7 @@ KNOWN_PARAMETER_NAMES: Final[frozenset[str]] = frozenset(
         "etag_cache",
         "wrapped_dict",
         "p_consistency_checks",
+        "copy_on_read",
     }
 )
 """The one parameter vocabulary shared by all stores (SPEC Part A, compatibility).

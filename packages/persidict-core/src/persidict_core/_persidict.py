@@ -178,6 +178,15 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def _subdict(self, prefix: SafeStrTuple) -> PersiDict:
         """Return a store of the same kind over the keys under the non-empty ``prefix``."""
 
+    def _read_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+        """Return the value of ``key`` without the defensive copy a read makes; KeyError if absent.
+
+        A store that keeps objects in memory (`LocalDict`) returns the stored object itself,
+        the same one on every call, so the caller must never mutate it (the caches' opt-in
+        ``copy_on_read=False``). A store that deserializes on every read returns a fresh value.
+        """
+        return self._read(key)[0]  # type: ignore[index]
+
     def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         """Yield every key (backends override this when listing keys alone is cheaper)."""
         for key, _, _ in self._iter_entries(False, False):
