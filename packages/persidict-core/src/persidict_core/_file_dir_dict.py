@@ -68,6 +68,20 @@ def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
+def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
+    """Return the names of the regular files and the directories (no symlinks), skipping vanished ones."""
+    files, dirs = [], []
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                dirs.append(entry)
+        except OSError:
+            continue
+    return files, dirs
+
+
 class FileDirDict(PersiDict):
     """A persistent dict storing each value in its own file under ``base_dir``.
 
@@ -517,9 +531,47 @@ class FileDirDict(PersiDict):
         return self._scan(with_entries=False)
 
     def _count(self) -> int:
+        """Count the keys with the skip rules of `_scan`, building no key (``len`` is a walk).
+
+        The per-entry work is done by C loops: a comprehension keeps the regular files, a set
+        intersection with the names already validated counts them; only new names (and
+        directories) are examined one by one.
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        known_names = known.keys()
         count = 0
-        for _ in self._scan(with_entries=False):
-            count += 1
+        stack = [self._base_dir]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as iterator:
+                    entries = list(iterator)
+            except OSError:
+                continue  # vanished, not a directory, unreadable: as in a listing
+            try:
+                # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
+                files = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
+                dirs = (
+                    [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+                    if len(files) < len(entries)
+                    else []
+                )
+            except OSError:
+                # An entry vanished under a file system without d_type: sort them one by one.
+                files, dirs = _split_entries(entries)
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            valid = len(known_names & files)
+            count += valid
+            if valid < len(files):
+                for name in files:
+                    if name not in known and name.endswith(extension):
+                        element = decode(name[:cut])
+                        if element is not None:
+                            if len(known) < _MAX_CACHED_NAMES:
+                                known[name] = element
+                            count += 1
         return count
 
     def _iter_entries(
