@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,38 @@ def test_newest_keys_keeps_a_heap_of_n(tmp_path: Path, monkeypatch: pytest.Monke
     assert store.newest_keys(3) == [("k19",), ("k18",), ("k17",)]
     assert len(seen) == 1 and isinstance(seen[0], types.GeneratorType)  # never a list of all keys
     assert store.oldest_keys(2) == [("k0",), ("k1",)]
+
+
+def test_len_of_keys_view_holds_no_list_of_a_big_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import persidict_core._persidict as persidict_module
+
+    monkeypatch.setattr(persidict_module, "_REPLAY_LIMIT", 10)
+    store = FileDirDict(tmp_path, fsync=False)
+    for i in range(25):
+        store[("d", f"k{i}")] = i
+    view: Any = store.keys()
+    assert len(view) == 25
+    assert view._len_listing is None  # counted, not kept
+    assert sorted(view) == sorted(store) and len(list(view)) == 25
+    small: Any = FileDirDict(tmp_path / "d", fsync=False).keys()
+    monkeypatch.setattr(persidict_module, "_REPLAY_LIMIT", 100)
+    assert len(small) == 25 and small._len_listing is not None
+    assert len(list(small)) == 25
+
+
+def test_clear_deletes_keys_and_their_folders_but_nothing_else(tmp_path: Path) -> None:
+    store = FileDirDict(tmp_path, fsync=False)
+    for i in range(10):
+        store[("a", "b", f"k{i}")] = i
+        store[f"top{i}"] = i
+    (tmp_path / "a" / "notes.txt").write_text("keep")
+    (tmp_path / "empty").mkdir()
+    store.clear()
+    assert len(store) == 0 and list(store) == []
+    assert (tmp_path / "a" / "notes.txt").read_text() == "keep"
+    assert not (tmp_path / "a" / "b").exists()
+    assert (tmp_path / "empty").is_dir()  # not a folder of keys: left alone
+    store[("a", "b", "again")] = 1
+    assert store[("a", "b", "again")] == 1

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import errno
+import functools
 import os
+import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final, Literal
 
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    SAFE_CHARS,
+    SAFE_STRING_MAX_LENGTH,
     NonEmptySafeStrTuple,
     SafeStrTuple,
     is_safe_str_element,
@@ -47,7 +51,10 @@ _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
 _MAX_VERIFIED_DIRS: Final = 100_000
-_MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
+_MAX_CACHED_NAMES: Final = 200_000  # key -> file paths, bounded memory
+# File names validated by listings (name -> key element, ~160 bytes each): enough for the
+# stores listed often; a million distinct names are validated again, not held (~16 MB at most).
+_MAX_KNOWN_NAMES: Final = 100_000
 
 
 class FileDirDictConfig(StoreConfig):
@@ -66,6 +73,19 @@ class FileDirDictConfig(StoreConfig):
 
 def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+@functools.cache
+def _key_files_matcher(extension: str) -> Callable[[str], object]:
+    """Return a test of ``"name/name/.../"``: True if every name is a key file (``digest_len=0``).
+
+    One regex over the joined names checks a whole directory at C speed; ``/`` cannot occur in
+    a file name, so it separates them unambiguously.
+    """
+    chars = "".join(re.escape(char) for char in sorted(SAFE_CHARS))
+    ext = re.escape(extension)
+    one = rf"(?!\.\.?{ext}/)[{chars}]{{1,{SAFE_STRING_MAX_LENGTH - 1}}}{ext}/"
+    return re.compile(rf"(?:{one})*").fullmatch
 
 
 def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
@@ -516,7 +536,7 @@ class FileDirDict(PersiDict):
                                 element = decode(name[:cut])
                                 if element is None:
                                     continue
-                                if len(known) < _MAX_CACHED_NAMES:
+                                if len(known) < _MAX_KNOWN_NAMES:
                                     known[name] = element
                             key = make_key((*prefix, element) if prefix else (element,))
                             yield (key, entry) if with_entries else key
@@ -542,6 +562,7 @@ class FileDirDict(PersiDict):
         decode = self._decode_name
         known = self._valid_names
         known_names = known.keys()
+        all_key_files = None if self._digest_len else _key_files_matcher(extension)
         count = 0
         stack = [self._base_dir]
         while stack:
@@ -565,11 +586,15 @@ class FileDirDict(PersiDict):
             valid = len(known_names & files)
             count += valid
             if valid < len(files):
-                for name in files:
-                    if name not in known and name.endswith(extension):
+                unknown = [name for name in files if name not in known]
+                if all_key_files is not None and all_key_files("/".join(unknown) + "/"):
+                    count += len(unknown)  # a million distinct names cannot all be remembered
+                    continue
+                for name in unknown:
+                    if name.endswith(extension):
                         element = decode(name[:cut])
                         if element is not None:
-                            if len(known) < _MAX_CACHED_NAMES:
+                            if len(known) < _MAX_KNOWN_NAMES:
                                 known[name] = element
                             count += 1
         return count
@@ -592,18 +617,40 @@ class FileDirDict(PersiDict):
             yield key, value, timestamp
 
     def _clear(self) -> None:
-        directories = []
-        for key, entry in self._scan(with_entries=True):
+        """Delete every key file (the skip rules of `_scan`), then the folders left empty.
+
+        Walks folder by folder, building no key: memory stays bounded by one folder's entries
+        and the list of folders, whatever the number of keys.
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        emptied = []
+        stack = [self._base_dir]
+        while stack:
+            directory = stack.pop()
             try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise BackendError(f"Cannot delete {entry.path!r}: {exc}") from exc
-            if len(key) > 1:
-                directories.append(os.path.dirname(entry.path))
-        # Remove the directories that are now empty, deepest first (never base_dir itself).
-        for directory in sorted(set(directories), key=len, reverse=True):
+                with os.scandir(directory) as iterator:
+                    files, dirs = _split_entries(list(iterator))
+            except OSError:
+                continue
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            deleted = False
+            for name in files:
+                if name in known or (name.endswith(extension) and decode(name[:cut]) is not None):
+                    path = os.path.join(directory, name)
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        continue
+                    except OSError as exc:
+                        raise BackendError(f"Cannot delete {path!r}: {exc}") from exc
+                    deleted = True
+            if deleted and directory != self._base_dir:
+                emptied.append(directory)
+        # Remove the folders that are now empty, deepest first (never base_dir itself).
+        for directory in sorted(emptied, key=len, reverse=True):
             while directory != self._base_dir and directory.startswith(self._base_dir):
                 try:
                     os.rmdir(directory)

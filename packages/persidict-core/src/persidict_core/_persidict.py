@@ -501,6 +501,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         return chosen
 
 
+_REPLAY_LIMIT = 50_000  # keys a view's len() keeps for the next iteration (~7 MB)
+
+
 class _KeysView(KeysView[NonEmptySafeStrTuple]):
     """Keys of a store; ``list(view)`` lists the store once, not twice.
 
@@ -514,10 +517,20 @@ class _KeysView(KeysView[NonEmptySafeStrTuple]):
     _len_calls: int = 0
 
     def __len__(self) -> int:
-        keys = list(self._mapping._iter_keys())
+        # Keys are kept for the replay only up to a bound: a store of millions of keys is
+        # counted, never held in memory (its list() then lists twice).
+        keys: list[NonEmptySafeStrTuple] | None = []
+        count = 0
+        for key in self._mapping._iter_keys():
+            count += 1
+            if keys is not None:
+                if count > _REPLAY_LIMIT:
+                    keys = None
+                else:
+                    keys.append(key)
         self._len_calls += 1
-        self._len_listing = (self._len_calls, keys)
-        return len(keys)
+        self._len_listing = None if keys is None else (self._len_calls, keys)
+        return count
 
     def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
         return self._iterate(self._len_calls)
