@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+__all__ = ["AppendOnlyDictCached"]
+
 from ._common import MainStoreListing, require_store, wrapper_config
 
-__all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
-
-
-class AppendOnlyDictCachedConfig(StoreConfig):
-    """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
-
-    ``serialization_format`` and ``base_class_for_values`` are the main store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
-    main_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
+if TYPE_CHECKING:
+    from ._config_models import AppendOnlyDictCachedConfig
 
 
 class AppendOnlyDictCached(MainStoreListing, PersiDict):
@@ -66,7 +49,8 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
+    _config_kind: ClassVar[str] = "append_only_dict_cached"
+    _config_class_path: ClassVar[str] = "persidict_cache._config_models:AppendOnlyDictCachedConfig"
     applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "copy_on_read"})
     _config: AppendOnlyDictCachedConfig
 

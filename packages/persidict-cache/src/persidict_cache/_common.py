@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from persidict_core import PersiDict, StoreConfig
+from persidict_core import PersiDict
 from persidict_safestr import NonEmptySafeStrTuple
+
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
 __all__ = ["MainStoreListing", "require_store", "wrapper_config"]
 

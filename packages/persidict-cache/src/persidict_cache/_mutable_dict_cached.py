@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+__all__ = ["MutableDictCached"]
+
 from ._common import MainStoreListing, require_store, wrapper_config
 
-__all__ = ["MutableDictCached", "MutableDictCachedConfig"]
-
-
-class MutableDictCachedConfig(StoreConfig):
-    """Configuration of a `MutableDictCached`: the configs of its three stores.
-
-    ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
-    store's.
-    """
-
-    kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
-    main_dict: NestedStoreConfig
-    """The store that holds the data (the source of truth)."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    etag_cache: NestedStoreConfig
-    """The store that keeps the main store's ETag of each cached value."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
+if TYPE_CHECKING:
+    from ._config_models import MutableDictCachedConfig
 
 
 class MutableDictCached(MainStoreListing, PersiDict):
@@ -74,7 +55,8 @@ class MutableDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
+    _config_kind: ClassVar[str] = "mutable_dict_cached"
+    _config_class_path: ClassVar[str] = "persidict_cache._config_models:MutableDictCachedConfig"
     applicable_parameters: ClassVar[frozenset[str]] = frozenset(
         {"main_dict", "data_cache", "etag_cache", "copy_on_read"}
     )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numbers
 import random
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from persidict_core import (
     DELETE_CURRENT,
@@ -17,37 +14,17 @@ from persidict_core import (
     KeepCurrentFlag,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+
+__all__ = ["WriteOnceDict"]
 
 from ._common import MainStoreListing, require_store, wrapper_config
 from ._consistency import describe_difference
 
-__all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
-
-
-class WriteOnceDictConfig(StoreConfig):
-    """Configuration of a `WriteOnceDict`.
-
-    ``serialization_format`` and ``base_class_for_values`` are the wrapped store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["write_once_dict"] = "write_once_dict"
-    wrapped_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    p_consistency_checks: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Probability (0 to 1) that a repeated write is compared with the stored value."""
-
-    @field_validator("p_consistency_checks", mode="before")
-    @classmethod
-    def _real_number(cls, value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"p_consistency_checks must be a number from 0 to 1, got {value!r}")
-        return float(value)
+if TYPE_CHECKING:
+    from ._config_models import WriteOnceDictConfig
 
 
 class WriteOnceDict(MainStoreListing, PersiDict):
@@ -79,7 +56,8 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             unknown parameter name is given.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
+    _config_kind: ClassVar[str] = "write_once_dict"
+    _config_class_path: ClassVar[str] = "persidict_cache._config_models:WriteOnceDictConfig"
     applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
     _config: WriteOnceDictConfig
 
@@ -139,7 +117,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             return
         fields = {name: getattr(self._config, name) for name in type(self._config).model_fields}
         fields["p_consistency_checks"] = 0.0 if value is None else value
-        self._config = WriteOnceDictConfig(**fields)
+        self._config = cast("WriteOnceDictConfig", self.config_class(**fields))
         self._p = self._config.p_consistency_checks
 
     @property

@@ -12,17 +12,15 @@ Public API (everything else lives in private modules):
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._config import (
     KNOWN_PARAMETER_NAMES,
-    LocalDirPath,
-    NestedStoreConfig,
-    StoreConfig,
-    ValueClass,
     config_from_data,
     register_store_kind,
     store_from_config,
 )
-from ._empty_dict import EmptyDict, EmptyDictConfig
+from ._empty_dict import EmptyDict
 from ._errors import (
     BackendError,
     ConcurrencyConflictError,
@@ -33,7 +31,7 @@ from ._errors import (
     PersiDictError,
     SerializationError,
 )
-from ._file_dir_dict import FileDirDict, FileDirDictConfig
+from ._file_dir_dict import FileDirDict
 from ._jokers import (
     DELETE_CURRENT,
     ETAG_HAS_NOT_CHANGED,
@@ -44,10 +42,46 @@ from ._jokers import (
     KeepCurrentFlag,
     StatusFlag,
 )
-from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
+from ._local_dict import LocalDict, LocalDictBackend
 from ._persidict import KeyLike, PersiDict, to_key
 from ._serialization import deserialize, is_text_format, serialize
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config_models import (
+        EmptyDictConfig,
+        FileDirDictConfig,
+        LocalDictConfig,
+        LocalDirPath,
+        NestedStoreConfig,
+        StoreConfig,
+        ValueClass,
+    )
+
+# The pydantic models are imported on first use: `from persidict_core import FileDirDict`
+# imports no pydantic (a store's config is built when the first store is).
+_CONFIG_MODELS = frozenset(
+    {
+        "EmptyDictConfig",
+        "FileDirDictConfig",
+        "LocalDictConfig",
+        "LocalDirPath",
+        "NestedStoreConfig",
+        "StoreConfig",
+        "ValueClass",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONFIG_MODELS:
+        from . import _config_models
+
+        value = getattr(_config_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DELETE_CURRENT",

@@ -3,35 +3,25 @@
 Every store has a config (`store.config`), a pydantic model with a ``kind`` that names the
 store class. `store_from_config` reopens the same store from a config object, a dict or a
 JSON string, in this process or on another machine.
+
+This module holds what needs no pydantic (the parameter vocabulary, the registry of store
+kinds); the models themselves live in `_config_models` and are imported on first use, so
+importing a store class does not import pydantic (most of the import time of a CLI).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Final
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    PlainSerializer,
-    SerializeAsAny,
-    StrictBool,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-
-from persidict_safestr import is_safe_str_element
+from typing import TYPE_CHECKING, Any, Final
 
 from ._errors import MissingBackendError
-from ._serialization import is_text_format
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ._config_models import LocalDirPath, NestedStoreConfig, StoreConfig, ValueClass
     from ._persidict import PersiDict
 
 __all__ = [
@@ -95,85 +85,7 @@ def _import_class(path: str) -> type:
     return target
 
 
-def _validate_value_class(value: object) -> type | None:
-    if value is None or isinstance(value, type):
-        return value
-    if isinstance(value, str):
-        try:
-            return _import_class(value)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"cannot import the class {value!r}: {exc}") from exc
-    raise ValueError(f"base_class_for_values must be a class or None, got {value!r}")
-
-
-def _class_to_path(value: type | None) -> str | None:
-    return None if value is None else f"{value.__module__}:{value.__qualname__}"
-
-
-ValueClass = Annotated[
-    type | None,
-    BeforeValidator(_validate_value_class),
-    PlainSerializer(_class_to_path, when_used="json"),
-]
-"""A class (or None); given as a class or ``"module:QualName"``; JSON shows the import path."""
-
-
-def _path_to_str(value: Any) -> Any:
-    # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the str
-    # check, which reports it as a ValidationError naming the field.
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-def _absolute_path(value: str) -> str:
-    if not value:
-        raise ValueError("the path must not be empty")
-    return os.path.abspath(os.path.expanduser(value))
-
-
-LocalDirPath = Annotated[str, BeforeValidator(_path_to_str), AfterValidator(_absolute_path)]
-"""A local directory given as a str or ``os.PathLike``; stored absolute (``~`` expanded)."""
-
-
-class StoreConfig(BaseModel):
-    """Fields every store has; each store class extends this with its own fields and ``kind``."""
-
-    # defer_build: schemas are built on first use, not at import (import time matters to CLIs).
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
-
-    kind: str
-    """Which store class this config opens (e.g. ``"file_dir_dict"``)."""
-    serialization_format: str = "pkl"
-    """``"pkl"``, ``"json"``, or any other safe name for plain text."""
-    append_only: StrictBool = False
-    """If True, existing keys can be neither overwritten nor deleted."""
-    base_class_for_values: ValueClass = None
-    """If set, every value must be an instance of this class (``str`` for text formats)."""
-
-    @field_validator("serialization_format")
-    @classmethod
-    def _check_format(cls, value: str) -> str:
-        if not is_safe_str_element(value):
-            raise ValueError(
-                f"serialization_format must be a non-empty name of safe characters "
-                f"(letters, digits and ()_-~.=), got {value!r}"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _text_formats_hold_str(self) -> StoreConfig:
-        if is_text_format(self.serialization_format):
-            if self.base_class_for_values is None:
-                # Text stores hold str: constrain rather than refuse (the seed's `txt={}`).
-                object.__setattr__(self, "base_class_for_values", str)
-            elif not issubclass(self.base_class_for_values, str):
-                raise ValueError(
-                    f"the text format {self.serialization_format!r} stores str values, so "
-                    f"base_class_for_values must be str or a subclass, got {self.base_class_for_values!r}"
-                )
-        return self
-
-
-_STORE_FACTORIES: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {}
+_STORE_FACTORIES: dict[str, tuple[type[BaseModel] | None, Callable[..., Any]]] = {}
 
 # Where the kinds of the other persidict distributions live: importing the module registers them.
 _KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
@@ -186,11 +98,13 @@ _KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def register_store_kind(kind: str, config_class: type[BaseModel], factory: Callable[..., Any]) -> None:
+def register_store_kind(kind: str, config_class: type[BaseModel] | None, factory: Callable[..., Any]) -> None:
     """Register ``factory`` (usually the store class) as the opener of configs of ``kind``.
 
     ``config_class`` is a `StoreConfig` subclass for stores; a group of stores that is not
     itself a store (``OverlappingMultiDict``) registers its own model with a ``kind`` field.
+    None means ``factory.config_class``, looked up when a config of this kind is first opened
+    (the core stores register so, to import no pydantic before a store is built).
     """
     _STORE_FACTORIES[kind] = (config_class, factory)
 
@@ -205,10 +119,14 @@ def _lookup_kind(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
                 f"A store of kind {kind!r} needs the {distribution} distribution: pip install {distribution}"
             ) from exc
     try:
-        return _STORE_FACTORIES[kind]
+        config_class, factory = _STORE_FACTORIES[kind]
     except KeyError:
         known = ", ".join(sorted(set(_STORE_FACTORIES) | set(_KIND_HOMES)))
         raise ValueError(f"Unknown store kind {kind!r}; known kinds: {known}") from None
+    if config_class is None:
+        config_class = getattr(factory, "config_class")  # noqa: B009  (a store class, resolved lazily)
+        _STORE_FACTORIES[kind] = (config_class, factory)
+    return config_class, factory
 
 
 def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> StoreConfig | Any:
@@ -217,6 +135,8 @@ def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> Store
     The result is a `StoreConfig`, except for kinds that are groups of stores (see
     `register_store_kind`).
     """
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel) and isinstance(getattr(data, "kind", None), str):
         return data
     if isinstance(data, (str, bytes)):
@@ -246,6 +166,8 @@ def store_from_config(
         A store over the same location as the one the config came from (for the kind
         ``overlapping_multi_dict``, an ``OverlappingMultiDict``, which is not a `PersiDict`).
     """
+    from ._config_models import StoreConfig
+
     validated = config_from_data(config)
     _, factory = _lookup_kind(validated.kind)
     params = {name: getattr(validated, name) for name in type(validated).model_fields if name != "kind"}
@@ -273,15 +195,15 @@ def split_parameters(params: Mapping[str, Any], applicable: frozenset[str] | set
     }
 
 
-def _coerce_store_config(value: object, info: ValidationInfo) -> object:
-    from ._persidict import PersiDict
-
-    if isinstance(value, PersiDict):
-        return value.config
-    if isinstance(value, (Mapping, str, bytes)) and not isinstance(value, StoreConfig):
-        return config_from_data(value)
-    return value
+_MODEL_NAMES: Final = frozenset({"LocalDirPath", "NestedStoreConfig", "StoreConfig", "ValueClass"})
 
 
-NestedStoreConfig = Annotated[SerializeAsAny[StoreConfig], BeforeValidator(_coerce_store_config)]
-"""A field holding the config of a wrapped store (given as a store, a config, a dict or JSON)."""
+def __getattr__(name: str) -> Any:
+    # The pydantic models, for code that imports them from here: loaded on first use.
+    if name in _MODEL_NAMES:
+        from . import _config_models
+
+        value = getattr(_config_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._config import StoreConfig
 from ._jokers import ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["EmptyDict", "EmptyDictConfig"]
-
-
-class EmptyDictConfig(StoreConfig):
-    """Configuration of an `EmptyDict`."""
-
-    kind: Literal["empty_dict"] = "empty_dict"
+__all__ = ["EmptyDict"]
 
 
 class EmptyDict(PersiDict):
@@ -33,7 +26,8 @@ class EmptyDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
+    _config_kind: ClassVar[str] = "empty_dict"
+    _config_class_path: ClassVar[str] = "persidict_core._config_models:EmptyDictConfig"
     provides_etags: ClassVar[bool] = False
 
     def __init__(

@@ -10,9 +10,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Final, Literal
-
-from pydantic import NonNegativeInt, StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -24,13 +22,15 @@ from persidict_safestr import (
     unsign_safe_str,
 )
 
-from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, MutationPolicyError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 from ._serialization import deserialize, serialize
 
-__all__ = ["FileDirDict", "FileDirDictConfig"]
+if TYPE_CHECKING:
+    from ._config_models import FileDirDictConfig
+
+__all__ = ["FileDirDict"]
 
 _NAME_MAX: Final = 255  # bytes per file name on ext4, XFS, APFS, NTFS; names here are ASCII
 _TEMP_PREFIX: Final = ".#"  # '#' is not a safe character: a temp file can never look like a key
@@ -55,20 +55,6 @@ _MAX_CACHED_NAMES: Final = 200_000  # key -> file paths, bounded memory
 # File names validated by listings (name -> key element, ~160 bytes each): enough for the
 # stores listed often; a million distinct names are validated again, not held (~16 MB at most).
 _MAX_KNOWN_NAMES: Final = 100_000
-
-
-class FileDirDictConfig(StoreConfig):
-    """Configuration of a `FileDirDict`."""
-
-    kind: Literal["file_dir_dict"] = "file_dir_dict"
-    base_dir: LocalDirPath
-    """Absolute path of the store's root directory."""
-    digest_len: NonNegativeInt = 0
-    """Length of the hash suffix added to every path element (for case-insensitive file systems)."""
-    fsync: StrictBool = True
-    """Sync each written file and its directory, so an acknowledged write survives power loss."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
 
 
 def _etag_of(st: os.stat_result) -> str:
@@ -128,7 +114,8 @@ class FileDirDict(PersiDict):
         BackendError: ``base_dir`` cannot be created.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
+    _config_kind: ClassVar[str] = "file_dir_dict"
+    _config_class_path: ClassVar[str] = "persidict_core._config_models:FileDirDictConfig"
     applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
         "base_dir",
         "digest_len",

@@ -10,16 +10,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._config import StoreConfig
 from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
+__all__ = ["LocalDict", "LocalDictBackend"]
 
 # Values of these types cannot be mutated, so handing out the stored object is safe.
 _IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
@@ -125,12 +124,6 @@ def _shared_value(stored: Any) -> Any:
     return stored
 
 
-class LocalDictConfig(StoreConfig):
-    """Configuration of a `LocalDict` (its in-memory contents are not part of it)."""
-
-    kind: Literal["local_dict"] = "local_dict"
-
-
 @dataclass(eq=False)
 class _Storage:
     """The shared in-memory tree: ``{format: {full key: (value, timestamp, etag)}}``."""
@@ -182,7 +175,8 @@ class LocalDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
+    _config_kind: ClassVar[str] = "local_dict"
+    _config_class_path: ClassVar[str] = "persidict_core._config_models:LocalDictConfig"
 
     def __init__(
         self,

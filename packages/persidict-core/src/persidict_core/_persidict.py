@@ -7,14 +7,15 @@ of the seed's API is written once here on top of them.
 from __future__ import annotations
 
 import heapq
+import importlib
 import random
-from abc import ABC, abstractmethod
+from abc import ABCMeta, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._config import StoreConfig, register_store_kind, split_parameters, store_from_config
+from ._config import register_store_kind, split_parameters, store_from_config
 from ._errors import MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 
@@ -23,7 +24,10 @@ __all__ = ["KeyLike", "PersiDict", "to_key"]
 KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
-_ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
+
+_ConfigT = TypeVar("_ConfigT", bound="StoreConfig")
 
 
 def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
@@ -40,7 +44,27 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 _key = NonEmptySafeStrTuple
 
 
-class PersiDict(MutableMapping[Any, Any], ABC):
+class _StoreMeta(ABCMeta):
+    """The metaclass of stores: a store class names its config model lazily.
+
+    A class may set ``_config_class_path = "module:Name"`` instead of ``config_class``: the
+    model is imported on the first access of ``config_class`` (building the first store), so
+    importing a store class does not import pydantic.
+    """
+
+    def __getattr__(cls, name: str) -> Any:
+        if name != "config_class":
+            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+        path: str | None = getattr(cls, "_config_class_path", None)
+        if path is None:
+            raise AttributeError(f"{cls.__name__} has no config_class")
+        module_name, _, class_name = path.partition(":")
+        config_class = getattr(importlib.import_module(module_name), class_name)
+        type.__setattr__(cls, "config_class", config_class)
+        return config_class
+
+
+class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     """A persistent dictionary: the API of ``dict`` over storage shared by many processes.
 
     Keys are `NonEmptySafeStrTuple`s (given as a str, a sequence of str or a SafeStrTuple);
@@ -53,8 +77,11 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     (and may override ``_count``, ``_iter_keys`` and ``_clear`` for speed).
     """
 
-    config_class: ClassVar[type[StoreConfig]] = StoreConfig
-    """The pydantic model describing stores of this class."""
+    config_class: ClassVar[type[StoreConfig]]
+    """The pydantic model describing stores of this class (see `_StoreMeta` for lazy ones)."""
+    _config_class_path: ClassVar[str] = "persidict_core._config_models:StoreConfig"
+    _config_kind: ClassVar[str | None] = None
+    """The ``kind`` of a class whose config model is named lazily, for registration."""
     applicable_parameters: ClassVar[frozenset[str]] = frozenset(
         {"serialization_format", "append_only", "base_class_for_values"}
     )
@@ -64,9 +91,12 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        kind_field = cls.config_class.model_fields.get("kind")
-        if kind_field is not None and isinstance(kind_field.default, str) and "config_class" in cls.__dict__:
-            register_store_kind(kind_field.default, cls.config_class, cls)
+        if "config_class" in cls.__dict__:
+            kind_field = cls.config_class.model_fields.get("kind")
+            if kind_field is not None and isinstance(kind_field.default, str):
+                register_store_kind(kind_field.default, cls.config_class, cls)
+        elif "_config_kind" in cls.__dict__ and cls._config_kind is not None:
+            register_store_kind(cls._config_kind, None, cls)  # the model is imported on first use
 
     def __init__(self, config: StoreConfig) -> None:
         """Adopt a validated config; subclasses build it with `_make_config`."""

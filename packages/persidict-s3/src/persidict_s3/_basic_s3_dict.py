@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Final, Literal
-
-from pydantic import JsonValue, PositiveInt, field_validator
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, cast
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
     KeyLike,
     PersiDict,
-    StoreConfig,
     deserialize,
     serialize,
     to_key,
@@ -23,7 +20,10 @@ from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_el
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
 
-__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of"]
+if TYPE_CHECKING:
+    from ._config_models import BasicS3DictConfig
+
+__all__ = ["BasicS3Dict", "content_type_of", "normalize_root_prefix"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
@@ -39,31 +39,6 @@ def content_type_of(serialization_format: str) -> str:
 def normalize_root_prefix(value: str) -> str:
     """Return ``value`` ending with ``/`` (the empty prefix stays empty)."""
     return value if not value or value.endswith("/") else value + "/"
-
-
-class BasicS3DictConfig(StoreConfig):
-    """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
-
-    kind: Literal["basic_s3_dict"] = "basic_s3_dict"
-    bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
-    region: str | None = None
-    """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
-    root_prefix: str = ""
-    """Prefix of every object name; stored ending with ``/`` when not empty."""
-    endpoint_url: str | None = None
-    """URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS or ``AWS_ENDPOINT_URL``."""
-    client_config: dict[str, JsonValue] | None = None
-    """botocore ``Config`` keyword arguments (retries, timeouts, ...) merged over our defaults."""
-    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
-    """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
-
-    @field_validator("root_prefix")
-    @classmethod
-    def _normalize_root_prefix(cls, value: str) -> str:
-        return normalize_root_prefix(value)
 
 
 class BasicS3Dict(PersiDict):
@@ -101,7 +76,8 @@ class BasicS3Dict(PersiDict):
             credentials, a name S3 refuses, a name owned by another account, ...).
     """
 
-    config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    _config_kind: ClassVar[str] = "basic_s3_dict"
+    _config_class_path: ClassVar[str] = "persidict_s3._config_models:BasicS3DictConfig"
     applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
         "bucket_name",
         "region",
@@ -143,7 +119,7 @@ class BasicS3Dict(PersiDict):
                 **other_params,
             )
         )
-        assert isinstance(config, BasicS3DictConfig)
+        config = cast("BasicS3DictConfig", config)  # built by _make_config from this class's model
         connection = S3Connection(
             config.bucket_name,
             config.region,

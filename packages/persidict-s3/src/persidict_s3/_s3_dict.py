@@ -5,58 +5,28 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from urllib.parse import urlsplit
-
-from pydantic import JsonValue, NonNegativeInt, PositiveInt, field_validator
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
     ETagHasNotChangedFlag,
     FileDirDict,
     KeyLike,
-    LocalDirPath,
     PersiDict,
-    StoreConfig,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, normalize_root_prefix
+from ._basic_s3_dict import BasicS3Dict
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 
-__all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
+if TYPE_CHECKING:
+    from ._config_models import S3DictConfig
+
+__all__ = ["S3Dict", "S3Dict_FileDirCached"]
 
 _ABSENT = object()
-
-
-class S3DictConfig(StoreConfig):
-    """Configuration of an `S3Dict`: its bucket and prefix, and where its local cache lives."""
-
-    kind: Literal["s3_dict"] = "s3_dict"
-    bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
-    region: str | None = None
-    """AWS region of the bucket; None for boto3's default."""
-    root_prefix: str = ""
-    """Prefix of every object name; stored ending with ``/`` when not empty."""
-    base_dir: LocalDirPath = "__s3_dict__"
-    """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
-    digest_len: NonNegativeInt = 8
-    """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
-    endpoint_url: str | None = None
-    """URL of an S3-compatible service; None for AWS or ``AWS_ENDPOINT_URL``."""
-    client_config: dict[str, JsonValue] | None = None
-    """botocore ``Config`` keyword arguments merged over our defaults."""
-    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
-    """HTTP connections kept open to S3, and threads used by bulk reads."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames in S3 (read back either way)."""
-
-    @field_validator("root_prefix")
-    @classmethod
-    def _normalize_root_prefix(cls, value: str) -> str:
-        return normalize_root_prefix(value)
 
 
 def _endpoint_label(endpoint_url: str) -> str:
@@ -117,7 +87,8 @@ class S3Dict(PersiDict):
         persidict_core.BackendError: The bucket cannot be reached or created.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    _config_kind: ClassVar[str] = "s3_dict"
+    _config_class_path: ClassVar[str] = "persidict_s3._config_models:S3DictConfig"
     applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
         "base_dir",
         "digest_len",
@@ -158,7 +129,7 @@ class S3Dict(PersiDict):
                 **other_params,
             )
         )
-        assert isinstance(config, S3DictConfig)
+        config = cast("S3DictConfig", config)  # built by _make_config from this class's model
         main = BasicS3Dict(**_main_params(config))
         self._assemble(config, main)
 
@@ -326,7 +297,7 @@ class S3Dict(PersiDict):
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:
     """The `BasicS3Dict` parameters of an `S3Dict` config."""
-    names = set(BasicS3DictConfig.model_fields) - {"kind"}
+    names = set(BasicS3Dict.config_class.model_fields) - {"kind"}
     return {name: getattr(config, name) for name in names}
 
 
