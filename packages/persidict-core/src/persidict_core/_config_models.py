@@ -150,6 +150,8 @@ class FileDirDictConfig(StoreConfig):
     """Sync each written file and its directory, so an acknowledged write survives power loss."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    locking: StrictBool = True
+    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
 
 
 class LocalDictConfig(StoreConfig):
