@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import io
 import os
 import re
 import stat
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -28,7 +29,7 @@ from ._errors import BackendError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import is_os_name
 from ._persidict import PersiDict
-from ._serialization import deserialize, serialize
+from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
 if TYPE_CHECKING:
     from ._config_models import FileDirDictConfig
@@ -101,6 +102,35 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
             f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {name!r}, "
             "a name that operating systems and sync tools create, which the store never lists"
         )
+
+
+# Files larger than this are read by the codec straight from the file (pickle.load: a large
+# buffer is read into its final memory), not as one bytes object first; smaller ones in one read.
+_STREAM_READ_MIN: Final = 1 << 20
+
+
+class _FdWriter:
+    """The file object a codec dumps into: every ``write`` goes to the descriptor in full.
+
+    Unbuffered on purpose: pickle frames small data itself and hands a large buffer (a numpy
+    array's memory) over as it is, which goes to the file without a copy.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        total = len(view)
+        while view:
+            written = os.write(self.fd, view)  # may be partial (at most ~2 GB per call on Linux)
+            view = view[written:]
+        return total
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
 
 
 def _etag_of(st: os.stat_result) -> str:
@@ -238,6 +268,7 @@ class FileDirDict(PersiDict):
         self._lock_files = sys.platform == "win32"  # no directory locks there
         self._stripes: dict[str, int] = {}
         self._extension: str = "." + self._format
+        self._streams: bool = streams(self._format)
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
@@ -411,6 +442,14 @@ class FileDirDict(PersiDict):
             etag = _etag_of(st)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
+            if st.st_size >= _STREAM_READ_MIN and self._streams:
+                # Large: the codec reads the value out of the file, without the file's bytes in
+                # memory beside the value (the first bytes tell whether it is compressed).
+                head = os.read(fd, 4)
+                os.lseek(fd, 0, os.SEEK_SET)
+                with io.FileIO(fd, "rb", closefd=False) as file:
+                    context = f"key {tuple(key)!r} in file {path!r}"
+                    return deserialize_from(file, head, self._format, context=context), etag
             # Files are replaced, never modified in place, so st_size is this inode's size.
             chunks = []
             remaining = st.st_size
@@ -456,18 +495,27 @@ class FileDirDict(PersiDict):
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
-        # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
-        data = serialize(
-            value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+        context = f"key {tuple(key)!r} in {path!r}"
+        # A format that streams writes straight into the temporary file (a large value is never
+        # held as bytes); any other is serialized before touching the disk. Either way a value
+        # that cannot be stored leaves nothing behind (the temporary file is removed).
+        data = (
+            None
+            if self._streams
+            else serialize(value, self._format, context=context, compression=self._compression)
         )
         temp, fd = self._open_temp(directory, path, key)
         held: _Held | None = None
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                if data is None:
+                    writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
+                    serialize_to(writer, value, self._format, context=context, compression=self._compression)
+                else:
+                    view = memoryview(data)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
                 if self._fsync:
                     os.fsync(fd)
                 if self._locking:
