@@ -122,8 +122,15 @@ class _FdWriter:
         self.fd = fd
 
     def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        total = len(view)
+        if type(data) is bytes:  # pickle's frames: usually written by one call
+            total = len(data)
+            written = os.write(self.fd, data)
+            if written == total:
+                return total
+            view = memoryview(data)[written:]
+        else:
+            view = memoryview(data).cast("B")
+            total = len(view)
         while view:
             written = os.write(self.fd, view)  # may be partial (at most ~2 GB per call on Linux)
             view = view[written:]
