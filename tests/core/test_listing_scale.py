@@ -30,6 +30,10 @@ def test_len_counts_exactly_the_keys_a_listing_yields(tmp_path: Path, digest_len
     (sub / "other.json").write_text("{}")
     (tmp_path / "dir.pkl").mkdir()
     (tmp_path / "dir.pkl" / "inner.pkl").write_bytes(b"x")
+    (tmp_path / "._k1.pkl").write_bytes(b"x")  # macOS AppleDouble and system droppings
+    (tmp_path / ".DS_Store.pkl").write_bytes(b"x")
+    (tmp_path / ".Trashes").mkdir()
+    (tmp_path / ".Trashes" / "gone.pkl").write_bytes(b"x")
     (tmp_path / "bad dir").mkdir()
     (tmp_path / "bad dir" / "x.pkl").write_bytes(b"x")
     k1_file = (sign_safe_str("k1", digest_len) if digest_len else "k1") + ".pkl"

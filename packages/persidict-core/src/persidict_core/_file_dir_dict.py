@@ -27,7 +27,7 @@ from persidict_safestr import (
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
 from ._errors import BackendError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
-from ._os_names import is_os_name
+from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import PersiDict
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
@@ -153,8 +153,26 @@ def _key_files_matcher(extension: str) -> Callable[[str], object]:
     """
     chars = "".join(re.escape(char) for char in sorted(SAFE_CHARS))
     ext = re.escape(extension)
-    one = rf"(?!\.\.?{ext}/)[{chars}]{{1,{SAFE_STRING_MAX_LENGTH - 1}}}{ext}/"
+    # Not "." or ".." (as elements), nor starting with "._" (macOS AppleDouble files).
+    one = rf"(?!\.\.?{ext}/)(?!\._)[{chars}]{{1,{SAFE_STRING_MAX_LENGTH - 1}}}{ext}/"
     return re.compile(rf"(?:{one})*").fullmatch
+
+
+@functools.cache
+def _os_names_search(extension: str) -> Callable[[str], object]:
+    """Return a search of ``"name/name/.../"`` for a name that `is_os_name` refuses.
+
+    As a file name or as the element before ``extension``: the rules of a listing, checked at
+    C speed over a whole folder of names.
+    """
+    exact = "|".join(re.escape(name) for name in sorted(OS_FILE_NAMES))
+    prefixes = "|".join(re.escape(prefix) for prefix in OS_NAME_PREFIXES)
+    ext = re.escape(extension)
+    return re.compile(rf"(?:^|/)(?:(?:{prefixes})|(?:{exact})(?:{ext})?/)", re.IGNORECASE).search
+
+
+def _os_name_in(extension: str, joined: str) -> bool:
+    return _os_names_search(extension)(joined) is not None
 
 
 def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
@@ -889,12 +907,15 @@ class FileDirDict(PersiDict):
             count += valid
             if valid < len(files):
                 unknown = [name for name in files if name not in known]
-                if all_key_files is not None and all_key_files("/".join(unknown) + "/"):
-                    count += len(unknown)  # a million distinct names cannot all be remembered
+                joined = "/".join(unknown) + "/"
+                if all_key_files is not None and all_key_files(joined) and not _os_name_in(extension, joined):
+                    count += len(unknown)
+                    if len(known) + len(unknown) <= _MAX_KNOWN_NAMES:  # else validated again next time
+                        known.update((name, name[:cut]) for name in unknown)
                     continue
                 for name in unknown:
                     if name.endswith(extension):
-                        element = decode(name[:cut])
+                        element = None if is_os_name(name) else decode(name[:cut])
                         if element is not None:
                             if len(known) < _MAX_KNOWN_NAMES:
                                 known[name] = element
@@ -942,7 +963,8 @@ class FileDirDict(PersiDict):
             doomed = [
                 name
                 for name in files
-                if name in known or (name.endswith(extension) and decode(name[:cut]) is not None)
+                if name in known
+                or (name.endswith(extension) and not is_os_name(name) and decode(name[:cut]) is not None)
             ]
             if doomed and self._delete_files(directory, doomed) and directory != self._base_dir:
                 emptied.append(directory)
