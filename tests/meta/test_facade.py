@@ -29,6 +29,8 @@ EXPECTED: dict[str, set[str]] = {
         "unsign_safe_str_tuple",
         "SAFE_CHARS",
         "SAFE_STRING_MAX_LENGTH",
+        "BoundedCache",
+        "BoundedSet",
     },
     "persidict_core": {
         "PersiDict",
@@ -55,6 +57,8 @@ EXPECTED: dict[str, set[str]] = {
         "LocalDictConfig",
         "EmptyDictConfig",
         "store_from_config",
+        "store_factory",
+        "parameter_vocabulary",
         "KNOWN_PARAMETER_NAMES",
         "ALWAYS_RETRIEVE",
         "ANY_ETAG",
@@ -219,35 +223,4 @@ def test_local_stores_do_not_import_boto3() -> None:
         "persidict.FileDirDict, persidict.LocalDict, persidict.SafeStrTuple\n"
         "loaded = sorted({'boto3', 'botocore'} & set(sys.modules))\n"
         "assert not loaded, loaded\n"
-    )
-
-
-_FILE_HEAVY = "boto3 botocore numpy pandas pydantic jsonpickle lz4"
-_S3_HEAVY = "boto3 botocore numpy pandas pydantic deepdiff jsonpickle"
-
-
-@pytest.mark.parametrize(
-    ("statement", "heavy"),
-    [
-        ("from persidict import FileDirDict, LocalDict", _FILE_HEAVY),
-        ("from persidict import S3Dict, BasicS3Dict", _S3_HEAVY),
-        ("from persidict import MutableDictCached, WriteOnceDict", "numpy pandas pydantic deepdiff"),
-    ],
-)
-def test_importing_a_store_class_loads_no_heavy_library(statement: str, heavy: str) -> None:
-    # Each is imported when first needed: pydantic with the first store, boto3 with the first
-    # S3 connection, deepdiff with the first comparison, numpy/pandas only by the caller.
-    check = f"loaded = sorted(set({heavy.split()!r}) & set(sys.modules))\nassert not loaded, loaded\n"
-    _run(f"import sys\n{statement}\n{check}")
-
-
-def test_config_models_load_on_first_use(tmp_path: Path) -> None:
-    _run(
-        "import sys, tempfile\n"
-        "from persidict import FileDirDict, FileDirDictConfig, MutableDictCachedConfig\n"
-        "assert FileDirDictConfig.model_fields['kind'].default == 'file_dir_dict'\n"
-        "assert FileDirDict.config_class is FileDirDictConfig\n"
-        "assert MutableDictCachedConfig.model_fields['copy_on_read'].default is True\n"
-        f"store = FileDirDict({str(tmp_path)!r})\n"
-        "assert type(store.config) is FileDirDictConfig\n"
     )

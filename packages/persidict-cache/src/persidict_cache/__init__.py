@@ -14,29 +14,10 @@ Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests
 the stores it wraps.
 """
 
-from typing import TYPE_CHECKING, Any
-
-from ._append_only_dict_cached import AppendOnlyDictCached
-from ._mutable_dict_cached import MutableDictCached
+from ._append_only_dict_cached import AppendOnlyDictCached, AppendOnlyDictCachedConfig
+from ._mutable_dict_cached import MutableDictCached, MutableDictCachedConfig
 from ._version import __version__
-from ._write_once_dict import WriteOnceDict
-
-if TYPE_CHECKING:
-    from ._config_models import AppendOnlyDictCachedConfig, MutableDictCachedConfig, WriteOnceDictConfig
-
-_CONFIG_MODELS = frozenset({"AppendOnlyDictCachedConfig", "MutableDictCachedConfig", "WriteOnceDictConfig"})
-
-
-def __getattr__(name: str) -> Any:
-    # The config models are imported on first use: importing the wrappers imports no pydantic.
-    if name in _CONFIG_MODELS:
-        from . import _config_models
-
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from ._write_once_dict import WriteOnceDict, WriteOnceDictConfig
 
 __all__ = [
     "AppendOnlyDictCached",

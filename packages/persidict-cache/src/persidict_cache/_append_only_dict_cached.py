@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import StrictBool
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
     KeyLike,
     MutationPolicyError,
+    NestedStoreConfig,
     PersiDict,
+    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-__all__ = ["AppendOnlyDictCached"]
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-from ._common import MainStoreListing, require_store, wrapper_config
+__all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
-if TYPE_CHECKING:
-    from ._config_models import AppendOnlyDictCachedConfig
+
+class AppendOnlyDictCachedConfig(StoreConfig):
+    """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
+
+    ``serialization_format`` and ``base_class_for_values`` are the main store's;
+    ``append_only`` is always True.
+    """
+
+    kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
+    main_dict: NestedStoreConfig
+    """The append-only store that holds the data."""
+    data_cache: NestedStoreConfig
+    """The store that keeps local copies of values."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class AppendOnlyDictCached(MainStoreListing, PersiDict):
@@ -30,6 +47,9 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
     iteration, timestamps and ETags go to the main store, so keys added by other processes are
     seen at once. Writes go to the main store (atomically, only if the key is absent), then
     to the cache. The wrapper itself is append-only.
+
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
 
     Args:
         main_dict: The store that holds the data; it must be append-only.
@@ -49,13 +69,18 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
-    _config_kind: ClassVar[str] = "append_only_dict_cached"
-    _config_class_path: ClassVar[str] = "persidict_cache._config_models:AppendOnlyDictCachedConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "copy_on_read"})
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
+    config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
     _config: AppendOnlyDictCachedConfig
 
     def __init__(
-        self, main_dict: PersiDict, data_cache: PersiDict, copy_on_read: bool = True, **other_params: Any
+        self,
+        main_dict: StoreOrConfig,
+        data_cache: StoreOrConfig,
+        copy_on_read: bool = True,
+        **other_params: Any,
     ) -> None:
         owner = type(self).__name__
         main = require_store("main_dict", main_dict, owner)
@@ -156,7 +181,7 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear an append-only store")
+        raise self._refuse_mutation(None, "clear")
 
     def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
         main, cache = self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix)

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import StrictBool
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ETagHasNotChangedFlag,
+    NestedStoreConfig,
     PersiDict,
+    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-__all__ = ["MutableDictCached"]
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-from ._common import MainStoreListing, require_store, wrapper_config
+__all__ = ["MutableDictCached", "MutableDictCachedConfig"]
 
-if TYPE_CHECKING:
-    from ._config_models import MutableDictCachedConfig
+
+class MutableDictCachedConfig(StoreConfig):
+    """Configuration of a `MutableDictCached`: the configs of its three stores.
+
+    ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
+    store's.
+    """
+
+    kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
+    main_dict: NestedStoreConfig
+    """The store that holds the data (the source of truth)."""
+    data_cache: NestedStoreConfig
+    """The store that keeps local copies of values."""
+    etag_cache: NestedStoreConfig
+    """The store that keeps the main store's ETag of each cached value."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class MutableDictCached(MainStoreListing, PersiDict):
@@ -32,6 +51,9 @@ class MutableDictCached(MainStoreListing, PersiDict):
     Writes and deletes go to the main store first, then update both caches. ``len``,
     iteration, ``in`` and timestamps go to the main store, so keys written by other processes
     are seen at once. ETags are the main store's.
+
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
 
     Args:
         main_dict: The store that holds the data; it must provide real ETags (so not an
@@ -55,18 +77,17 @@ class MutableDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
-    _config_kind: ClassVar[str] = "mutable_dict_cached"
-    _config_class_path: ClassVar[str] = "persidict_cache._config_models:MutableDictCachedConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset(
-        {"main_dict", "data_cache", "etag_cache", "copy_on_read"}
-    )
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
+    config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
     _config: MutableDictCachedConfig
 
     def __init__(
         self,
-        main_dict: PersiDict,
-        data_cache: PersiDict,
-        etag_cache: PersiDict,
+        main_dict: StoreOrConfig,
+        data_cache: StoreOrConfig,
+        etag_cache: StoreOrConfig,
         copy_on_read: bool = True,
         **other_params: Any,
     ) -> None:

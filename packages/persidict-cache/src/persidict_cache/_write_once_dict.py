@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
 import random
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
 
 from persidict_core import (
     DELETE_CURRENT,
@@ -14,17 +17,37 @@ from persidict_core import (
     KeepCurrentFlag,
     KeyLike,
     MutationPolicyError,
+    NestedStoreConfig,
     PersiDict,
+    StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-__all__ = ["WriteOnceDict"]
-
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
 from ._consistency import describe_difference
 
-if TYPE_CHECKING:
-    from ._config_models import WriteOnceDictConfig
+__all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
+
+
+class WriteOnceDictConfig(StoreConfig):
+    """Configuration of a `WriteOnceDict`.
+
+    ``serialization_format`` and ``base_class_for_values`` are the wrapped store's;
+    ``append_only`` is always True.
+    """
+
+    kind: Literal["write_once_dict"] = "write_once_dict"
+    wrapped_dict: NestedStoreConfig
+    """The append-only store that holds the data."""
+    p_consistency_checks: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Probability (0 to 1) that a repeated write is compared with the stored value."""
+
+    @field_validator("p_consistency_checks", mode="before")
+    @classmethod
+    def _real_number(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"p_consistency_checks must be a number from 0 to 1, got {value!r}")
+        return float(value)
 
 
 class WriteOnceDict(MainStoreListing, PersiDict):
@@ -43,7 +66,8 @@ class WriteOnceDict(MainStoreListing, PersiDict):
 
     Args:
         wrapped_dict: An append-only store; default ``FileDirDict(append_only=True)``, which
-            uses the directory ``__file_dir_dict__`` in the current directory.
+            uses the directory ``__file_dir_dict__`` in the current directory. May be given as
+            its config (a `StoreConfig` or its dict, as in `get_params`).
         p_consistency_checks: Probability from 0 to 1 of checking a repeated write; None (or
             `KEEP_CURRENT`) means 0.
         **other_params: Other names of the shared parameter vocabulary are ignored;
@@ -56,14 +80,16 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             unknown parameter name is given.
     """
 
-    _config_kind: ClassVar[str] = "write_once_dict"
-    _config_class_path: ClassVar[str] = "persidict_cache._config_models:WriteOnceDictConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
+    config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
+    mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
     def __init__(
         self,
-        wrapped_dict: PersiDict | None = None,
+        wrapped_dict: StoreOrConfig | None = None,
         p_consistency_checks: float | KeepCurrentFlag | None = None,
         **other_params: Any,
     ) -> None:
@@ -117,7 +143,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             return
         fields = {name: getattr(self._config, name) for name in type(self._config).model_fields}
         fields["p_consistency_checks"] = 0.0 if value is None else value
-        self._config = cast("WriteOnceDictConfig", self.config_class(**fields))
+        self._config = WriteOnceDictConfig(**fields)
         self._p = self._config.p_consistency_checks
 
     @property
@@ -190,7 +216,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear a write-once store")
+        raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
     def _read(

@@ -8,15 +8,14 @@ Public API (everything else lives in private modules):
   sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
-  `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+  `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
 * serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
   `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
-
-from typing import TYPE_CHECKING, Any
 
 from ._conditional import (
     ALWAYS_RETRIEVE,
@@ -46,11 +45,17 @@ from ._conditional import (
 )
 from ._config import (
     KNOWN_PARAMETER_NAMES,
+    LocalDirPath,
+    NestedStoreConfig,
+    StoreConfig,
+    ValueClass,
     config_from_data,
+    parameter_vocabulary,
     register_store_kind,
+    store_factory,
     store_from_config,
 )
-from ._empty_dict import EmptyDict
+from ._empty_dict import EmptyDict, EmptyDictConfig
 from ._errors import (
     BackendError,
     ConcurrencyConflictError,
@@ -61,7 +66,7 @@ from ._errors import (
     PersiDictError,
     SerializationError,
 )
-from ._file_dir_dict import FileDirDict
+from ._file_dir_dict import FileDirDict, FileDirDictConfig
 from ._jokers import (
     DELETE_CURRENT,
     ETAG_HAS_NOT_CHANGED,
@@ -73,46 +78,10 @@ from ._jokers import (
     StatusFlag,
 )
 from ._json_codec import register_json_class
-from ._local_dict import LocalDict, LocalDictBackend
+from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import KeyLike, PersiDict, to_key
 from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._version import __version__
-
-if TYPE_CHECKING:
-    from ._config_models import (
-        EmptyDictConfig,
-        FileDirDictConfig,
-        LocalDictConfig,
-        LocalDirPath,
-        NestedStoreConfig,
-        StoreConfig,
-        ValueClass,
-    )
-
-# The pydantic models are imported on first use: `from persidict_core import FileDirDict`
-# imports no pydantic (a store's config is built when the first store is).
-_CONFIG_MODELS = frozenset(
-    {
-        "EmptyDictConfig",
-        "FileDirDictConfig",
-        "LocalDictConfig",
-        "LocalDirPath",
-        "NestedStoreConfig",
-        "StoreConfig",
-        "ValueClass",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _CONFIG_MODELS:
-        from . import _config_models
-
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "ALWAYS_RETRIEVE",
@@ -175,10 +144,12 @@ __all__ = [
     "deserialize",
     "get_codec",
     "is_text_format",
+    "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "register_store_kind",
     "serialize",
+    "store_factory",
     "store_from_config",
     "to_key",
 ]

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
+from ._config import StoreConfig
 from ._jokers import ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["EmptyDict"]
+__all__ = ["EmptyDict", "EmptyDictConfig"]
+
+
+class EmptyDictConfig(StoreConfig):
+    """Configuration of an `EmptyDict`."""
+
+    kind: Literal["empty_dict"] = "empty_dict"
 
 
 class EmptyDict(PersiDict):
@@ -27,8 +34,10 @@ class EmptyDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
-    _config_kind: ClassVar[str] = "empty_dict"
-    _config_class_path: ClassVar[str] = "persidict_core._config_models:EmptyDictConfig"
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
+    config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
     provides_etags: ClassVar[bool] = False
     atomic_conditional_writes: ClassVar[bool] = True  # nothing is stored: nothing can race
 
@@ -98,4 +107,4 @@ class EmptyDict(PersiDict):
         return False
 
     def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
-        return EmptyDict(**self._config.model_dump(exclude={"kind"}))
+        return type(self)(**self._config.model_dump(exclude={"kind"}))

@@ -12,11 +12,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
+from typing import Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
+
+from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
     SAFE_CHARS,
     SAFE_STRING_MAX_LENGTH,
+    BoundedCache,
+    BoundedSet,
     NonEmptySafeStrTuple,
     SafeStrTuple,
     is_safe_str_element,
@@ -25,14 +29,12 @@ from persidict_safestr import (
 )
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
-from ._errors import BackendError
+from ._config import LocalDirPath, StoreConfig
+from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import PersiDict
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
-
-if TYPE_CHECKING:
-    from ._config_models import FileDirDictConfig
 
 if sys.platform == "win32":
     import msvcrt
@@ -77,9 +79,13 @@ _DIR_FD_OPS: Final = os.unlink in os.supports_dir_fd and os.lstat in os.supports
 _UTIME_FD: Final = os.utime in os.supports_fd
 # Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
-_MAX_VERIFIED_DIRS: Final = 100_000
 # In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
 _THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory. One
+# bound for the name caches; a listing's validated names (~160 bytes each) stay under ~16 MB, so
+# a million distinct names are validated again rather than held.
+_MAX_VERIFIED_DIRS: Final = 100_000
+_MAX_CACHED_NAMES: Final = 100_000
 
 
 class _Held(NamedTuple):
@@ -89,10 +95,20 @@ class _Held(NamedTuple):
     thread_lock: threading.Lock | None
 
 
-_MAX_CACHED_NAMES: Final = 200_000  # key -> file paths, bounded memory
-# File names validated by listings (name -> key element, ~160 bytes each): enough for the
-# stores listed often; a million distinct names are validated again, not held (~16 MB at most).
-_MAX_KNOWN_NAMES: Final = 100_000
+class FileDirDictConfig(StoreConfig):
+    """Configuration of a `FileDirDict`."""
+
+    kind: Literal["file_dir_dict"] = "file_dir_dict"
+    base_dir: LocalDirPath
+    """Absolute path of the store's root directory."""
+    digest_len: NonNegativeInt = 0
+    """Length of the hash suffix added to every path element (for case-insensitive file systems)."""
+    fsync: StrictBool = True
+    """Sync each written file and its directory, so an acknowledged write survives power loss."""
+    compression: Literal["lz4"] | None = None
+    """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    locking: StrictBool = True
+    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
 
 
 def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
@@ -189,6 +205,21 @@ def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.
     return files, dirs
 
 
+def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
+    """Translate a failed file-system call into the `BackendError` to raise (chained by the caller).
+
+    The one translation point of this backend: every `OSError` that is a storage failure
+    (not an absent key) becomes a `BackendError` naming the call, the path and the key.
+    """
+    subject = f" for key {tuple(key)!r}" if key is not None else ""
+    return BackendError(
+        f"Cannot {operation} {path!r}{subject}: {exc}",
+        backend="filesystem",
+        operation=operation,
+        key=None if key is None else NonEmptySafeStrTuple(key),
+    )
+
+
 def _lstat_or_none(path: str, dir_fd: int | None = None) -> os.stat_result | None:
     try:
         return os.lstat(path, dir_fd=dir_fd)
@@ -201,7 +232,11 @@ def _regular_etag(st: os.stat_result | None, path: str) -> ETagIfExists:
     if st is None:
         return ITEM_NOT_AVAILABLE
     if not stat.S_ISREG(st.st_mode):
-        raise BackendError(f"{path!r} is not a regular file: cannot replace or delete it as a key")
+        raise BackendError(
+            f"{path!r} is not a regular file: cannot replace or delete it as a key",
+            backend="filesystem",
+            operation="lstat",
+        )
     return _etag_of(st)
 
 
@@ -241,15 +276,10 @@ class FileDirDict(PersiDict):
         BackendError: ``base_dir`` cannot be created.
     """
 
-    _config_kind: ClassVar[str] = "file_dir_dict"
-    _config_class_path: ClassVar[str] = "persidict_core._config_models:FileDirDictConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-        "fsync",
-        "compression",
-        "locking",
-    }
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
+    config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
     atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
     strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig
@@ -297,11 +327,13 @@ class FileDirDict(PersiDict):
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
-        self._verified_dirs: set[str] = {self._base_dir}
-        self._encoded_names: dict[str, str] = {}
-        self._valid_names: dict[str, str] = {}
-        self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
-        self._top_level_paths: dict[str, str] = {}  # str key -> file path, for the delete fast path
+        self._verified_dirs: BoundedSet[str] = BoundedSet(_MAX_VERIFIED_DIRS)
+        self._verified_dirs.remember(self._base_dir)
+        self._encoded_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._valid_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._paths: BoundedCache[NonEmptySafeStrTuple, tuple[str, str]] = BoundedCache(_MAX_CACHED_NAMES)
+        # str key -> file path, for the delete and `in` fast paths
+        self._top_level_paths: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -310,7 +342,7 @@ class FileDirDict(PersiDict):
         try:
             os.makedirs(self._base_dir, exist_ok=True)
         except OSError as exc:
-            raise BackendError(f"Cannot create base_dir {self._base_dir!r}: {exc}") from exc
+            raise _os_error(exc, "mkdir", self._base_dir) from exc
         self._real_base_dir = os.path.realpath(self._base_dir)
 
     # ----------------------------------------------------------------- properties
@@ -336,9 +368,7 @@ class FileDirDict(PersiDict):
             return element
         name = self._encoded_names.get(element)
         if name is None:
-            name = sign_safe_str(element, self._digest_len)
-            if len(self._encoded_names) < _MAX_VERIFIED_DIRS:
-                self._encoded_names[element] = name
+            name = self._encoded_names.remember(element, sign_safe_str(element, self._digest_len))
         return name
 
     def _decode_name(self, name: str) -> str | None:
@@ -377,12 +407,9 @@ class FileDirDict(PersiDict):
                     f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
                     f"{length} bytes under {self._base_dir!r}, the operating system allows {_PATH_MAX}"
                 )
-            if len(self._paths) >= _MAX_CACHED_NAMES:
-                self._paths.clear()
-                self._top_level_paths.clear()
-            self._paths[key] = paths
+            self._paths.remember(key, paths)
             if len(key) == 1:
-                self._top_level_paths[key[0]] = paths[1]
+                self._top_level_paths.remember(key[0], paths[1])
         return paths
 
     def _is_inside(self, directory: str) -> bool:
@@ -394,8 +421,7 @@ class FileDirDict(PersiDict):
             return False  # a symlink somewhere below base_dir: never follow it
         if not os.path.isdir(real):
             return False
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.add(directory)
+        self._verified_dirs.remember(directory)
         return True
 
     def _ensure_dir(self, directory: str, key: SafeStrTuple) -> None:
@@ -421,14 +447,13 @@ class FileDirDict(PersiDict):
                 except FileExistsError:
                     pass
                 if not stat.S_ISDIR(os.lstat(current).st_mode):
-                    raise BackendError(
-                        f"Refusing to write key {tuple(key)!r}: {current!r} is a symlink or a file, "
-                        f"not a directory of the store {self._base_dir!r}"
+                    raise NotADirectoryError(
+                        errno.ENOTDIR, f"a symlink or a file, not a directory of the store {self._base_dir!r}"
                     )
         except OSError as exc:
-            raise BackendError(f"Cannot create {current!r} for key {tuple(key)!r}: {exc}") from exc
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.update(created)
+            raise _os_error(exc, "mkdir", current, key) from exc
+        for verified in created:
+            self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
     def _read(
@@ -449,7 +474,7 @@ class FileDirDict(PersiDict):
             except (FileNotFoundError, NotADirectoryError):
                 raise KeyError(key) from None
             except OSError as exc:
-                raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+                raise _os_error(exc, "lstat", path, key) from exc
             if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
         try:
@@ -459,7 +484,7 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
                 raise KeyError(key) from None
-            raise BackendError(f"Cannot open {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "open", path, key) from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -474,7 +499,11 @@ class FileDirDict(PersiDict):
                 os.lseek(fd, 0, os.SEEK_SET)
                 with io.FileIO(fd, "rb", closefd=False) as file:
                     context = f"key {tuple(key)!r} in file {path!r}"
-                    return deserialize_from(file, head, self._format, context=context), etag
+                    try:
+                        return deserialize_from(file, head, self._format, context=context), etag
+                    except DeserializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
             # Files are replaced, never modified in place, so st_size is this inode's size.
             chunks = []
             remaining = st.st_size
@@ -485,11 +514,15 @@ class FileDirDict(PersiDict):
                 chunks.append(chunk)
                 remaining -= len(chunk)
         except OSError as exc:
-            raise BackendError(f"Cannot read {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "read", path, key) from exc
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        try:
+            value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        except DeserializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         return value, etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
@@ -501,14 +534,8 @@ class FileDirDict(PersiDict):
     def _write_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
-        # A stale expectation fails here, before a temporary file is written (the check is
-        # repeated under the lock).
-        try:
-            current: ETagIfExists = self._etag(key)
-        except KeyError:
-            current = ITEM_NOT_AVAILABLE
-        if current != expected_etag:
-            return None
+        # No early check here: the callers have just observed the ETag they expect, and the
+        # check that counts is the one under the lock.
         return self._put(key, value, expected_etag)
 
     def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
@@ -524,23 +551,38 @@ class FileDirDict(PersiDict):
         # A format that streams writes straight into the temporary file (a large value is never
         # held as bytes); any other is serialized before touching the disk. Either way a value
         # that cannot be stored leaves nothing behind (the temporary file is removed).
-        data = (
-            None
-            if self._streams
-            else serialize(value, self._format, context=context, compression=self._compression)
-        )
+        try:
+            data = (
+                None
+                if self._streams
+                else serialize(value, self._format, context=context, compression=self._compression)
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         temp, fd = self._open_temp(directory, path, key)
         held: _Held | None = None
         try:
             try:
                 if data is None:
                     writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
-                    serialize_to(writer, value, self._format, context=context, compression=self._compression)
+                    try:
+                        serialize_to(
+                            writer, value, self._format, context=context, compression=self._compression
+                        )
+                    except SerializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
                 else:
                     view = memoryview(data)
                     while view:
                         written = os.write(fd, view)
                         view = view[written:]
+                if self._locking:
+                    # Stamp the modification time before the sync (a change after it would
+                    # cost a second journal commit) and outside the lock; it is checked
+                    # against the file being replaced once the lock is held.
+                    st = self._stamp(fd, temp, time.time_ns())
                 if self._fsync:
                     os.fsync(fd)
                 if self._locking:
@@ -551,7 +593,8 @@ class FileDirDict(PersiDict):
                         fd = -1
                         os.unlink(temp)
                         return None
-                    st = self._stamp(fd, temp, current)
+                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
+                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
                 else:
                     st = os.fstat(fd)
             finally:
@@ -572,7 +615,7 @@ class FileDirDict(PersiDict):
             except OSError:
                 pass
             if isinstance(exc, OSError):
-                raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
+                raise _os_error(exc, "write", path, key) from exc
             raise
         finally:
             if held is not None:
@@ -582,23 +625,23 @@ class FileDirDict(PersiDict):
         return _etag_of(st)
 
     @staticmethod
-    def _stamp(fd: int, temp: str, current: os.stat_result | None) -> os.stat_result:
-        """Give the new file a modification time later than the one it replaces; return its stat.
+    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
+        """Set the new file's modification time to ``mtime``; return its stat.
 
-        Called under the lock, so the key's mtime is strictly increasing and its ETag
-        (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        Writers keep each key's mtime strictly increasing (checked under the lock), so its
+        ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        With ``at_least``, a file system that keeps coarser timestamps gets the next value it
+        can represent that is not below ``mtime``.
         """
-        previous = current.st_mtime_ns if current is not None else -1
-        first = max(time.time_ns(), previous + 1)
-        for mtime in (first, *(previous + step for step in _MTIME_STEPS if previous + step > first)):
+        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+            stamp = mtime + step
             if _UTIME_FD:
-                os.utime(fd, ns=(mtime, mtime))
+                os.utime(fd, ns=(stamp, stamp))
             else:
-                os.utime(temp, ns=(mtime, mtime))
+                os.utime(temp, ns=(stamp, stamp))
             st = os.fstat(fd)
-            if st.st_mtime_ns > previous:
+            if st.st_mtime_ns >= mtime:
                 break
-            # The file system keeps coarser timestamps: try the next step.
         return st
 
     def _lock(self, directory: str) -> _Held:
@@ -687,8 +730,9 @@ class FileDirDict(PersiDict):
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
             except OSError as exc:
-                raise BackendError(f"Cannot create a temporary file in {directory!r}: {exc}") from exc
-        raise BackendError(f"The directory {directory!r} keeps disappearing; cannot write key {tuple(key)!r}")
+                raise _os_error(exc, "open", temp, key) from exc
+        vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
+        raise _os_error(vanished, "mkdir", directory, key)
 
     @staticmethod
     def _fsync_dir(directory: str) -> None:
@@ -766,9 +810,9 @@ class FileDirDict(PersiDict):
         except PermissionError as exc:
             if os.path.isdir(path):  # EPERM for a directory on some systems
                 return False
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         except OSError as exc:
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         return True
 
     def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
@@ -803,7 +847,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             raise KeyError(key) from None
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
         if not stat.S_ISREG(st.st_mode):
             raise KeyError(key)
         return st
@@ -817,7 +861,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
 
     def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
@@ -856,8 +900,7 @@ class FileDirDict(PersiDict):
                                 element = None if is_os_name(name) else decode(name[:cut])
                                 if element is None:
                                     continue
-                                if len(known) < _MAX_KNOWN_NAMES:
-                                    known[name] = element
+                                known.remember(name, element)
                             key = make_key((*prefix, element) if prefix else (element,))
                             yield (key, entry) if with_entries else key
                         elif entry.is_dir(follow_symlinks=False):
@@ -910,15 +953,14 @@ class FileDirDict(PersiDict):
                 joined = "/".join(unknown) + "/"
                 if all_key_files is not None and all_key_files(joined) and not _os_name_in(extension, joined):
                     count += len(unknown)
-                    if len(known) + len(unknown) <= _MAX_KNOWN_NAMES:  # else validated again next time
+                    if len(known) + len(unknown) <= known.max_size:  # else validated again next time
                         known.update((name, name[:cut]) for name in unknown)
                     continue
                 for name in unknown:
                     if name.endswith(extension):
                         element = None if is_os_name(name) else decode(name[:cut])
                         if element is not None:
-                            if len(known) < _MAX_KNOWN_NAMES:
-                                known[name] = element
+                            known.remember(name, element)
                             count += 1
         return count
 
@@ -987,7 +1029,7 @@ class FileDirDict(PersiDict):
             except (FileNotFoundError, NotADirectoryError):
                 return False
             except OSError as exc:
-                raise BackendError(f"Cannot lock {directory!r} to clear it: {exc}") from exc
+                raise _os_error(exc, "lock", directory) from exc
         deleted = False
         try:
             for name in names:
@@ -997,7 +1039,7 @@ class FileDirDict(PersiDict):
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
-                    raise BackendError(f"Cannot delete {path!r}: {exc}") from exc
+                    raise _os_error(exc, "unlink", path) from exc
                 deleted = True
         finally:
             if held is not None:
@@ -1008,7 +1050,7 @@ class FileDirDict(PersiDict):
         directory = self._dir_path(prefix, len(prefix))
         self._ensure_dir(directory, NonEmptySafeStrTuple(prefix))
         params = {**self._config.model_dump(exclude={"kind"}), "base_dir": directory}
-        return FileDirDict(**params)
+        return type(self)(**params)
 
     # ----------------------------------------------------------------- maintenance
     def remove_stale_temp_files(self, min_age_seconds: float = 3600.0) -> int:

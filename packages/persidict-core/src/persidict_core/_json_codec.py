@@ -109,6 +109,7 @@ _STDLIB_CONTAINERS: Final[tuple[type, ...]] = (
 # Classes that only appear as names inside the documents of allowed values.
 _STDLIB_NAMED: Final[tuple[type, ...]] = (str, int, float, bool, type(None))
 _LIBRARIES: Final = ("numpy", "pandas")
+_LIBRARY_PREFIXES: Final = tuple(f"{library}." for library in _LIBRARIES)
 
 _lock = threading.RLock()
 _allowed: dict[str, Any] = {}
@@ -367,11 +368,13 @@ def _restore(tree: Any, names: set[str]) -> Any:
     _ensure_jsonpickle()
     import jsonpickle.unpickler
 
-    for library in {name.partition(".")[0] for name in names} & set(_LIBRARIES):
-        if library == "pandas":
-            _register_pandas_handlers()  # in case someone put jsonpickle's own back
     classes = {name: _allowed[name] for name in names}
     unpickler = jsonpickle.unpickler.Unpickler(keys=True, safe=True, on_missing="error")
+    libraries = {name.partition(".")[0] for name in names if name.startswith(_LIBRARY_PREFIXES)}
+    if not libraries:
+        return unpickler.restore(tree, classes=classes)
+    if "pandas" in libraries:
+        _register_pandas_handlers()  # in case someone put jsonpickle's own back
     with warnings.catch_warnings():
         # jsonpickle's numpy/pandas handlers warn about their own deprecated calls; under
         # ``-W error`` that would make every such value unreadable.

@@ -10,16 +10,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagValue, ItemNotAvailableFlag
+from ._config import StoreConfig
 from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["LocalDict", "LocalDictBackend"]
+__all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
 
 # Values of these types cannot be mutated, so handing out the stored object is safe.
 _IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
@@ -125,6 +126,12 @@ def _shared_value(stored: Any) -> Any:
     return stored
 
 
+class LocalDictConfig(StoreConfig):
+    """Configuration of a `LocalDict` (its in-memory contents are not part of it)."""
+
+    kind: Literal["local_dict"] = "local_dict"
+
+
 @dataclass(eq=False)
 class _Storage:
     """The shared in-memory tree: ``{format: {full key: (value, timestamp, etag)}}``."""
@@ -176,8 +183,10 @@ class LocalDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
-    _config_kind: ClassVar[str] = "local_dict"
-    _config_class_path: ClassVar[str] = "persidict_core._config_models:LocalDictConfig"
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
+    config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
     # Mutations hold the shared storage's lock; reads are single lookups of immutable entries.
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = True  # ETags come from one counter per storage
@@ -249,7 +258,7 @@ class LocalDict(PersiDict):
         try:
             stored = _snapshot_value(value)
         except Exception as exc:  # a lock, a generator, an open file...: as FileDirDict refuses it
-            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}") from exc
+            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}", key=key) from exc
         full = self._full(key)
         with self._storage.lock:
             if only_if_absent and full in self._items:
@@ -346,7 +355,7 @@ class LocalDict(PersiDict):
 
     def _subdict(self, prefix: SafeStrTuple) -> LocalDict:
         backend = LocalDictBackend(storage=self._storage, prefix=self._prefix + tuple(prefix))
-        return LocalDict(
+        return type(self)(
             backend=backend,
             serialization_format=self._format,
             append_only=self._append_only,

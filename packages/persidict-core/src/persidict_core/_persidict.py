@@ -6,12 +6,13 @@ of the seed's API is written once here on top of them.
 
 from __future__ import annotations
 
+import functools
 import heapq
-import importlib
 import random
-from abc import ABCMeta, abstractmethod
+import time
+from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
@@ -30,7 +31,15 @@ from ._conditional import (
     RetrieveValueFlag,
     TransformingFunction,
 )
-from ._config import register_store_kind, split_parameters, store_from_config
+from ._config import (
+    StoreConfig,
+    config_from_data,
+    constructor_params,
+    register_store_kind,
+    split_parameters,
+    split_runtime_parts,
+    store_from_config,
+)
 from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 
@@ -39,10 +48,7 @@ __all__ = ["KeyLike", "PersiDict", "to_key"]
 KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
-if TYPE_CHECKING:
-    from ._config_models import StoreConfig
-
-_ConfigT = TypeVar("_ConfigT", bound="StoreConfig")
+_ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
 
 
 def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
@@ -57,6 +63,9 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+_BACKOFF_S = 0.0005  # transform_item's pause after a lost race, times the losses so far (up to 8)
 
 
 class _InvalidArgumentError(ValueError, TypeError):
@@ -89,27 +98,7 @@ def _check_n_retries(n_retries: object) -> None:
         raise ValueError(f"n_retries must be an int >= 0 or None, got {n_retries!r}")
 
 
-class _StoreMeta(ABCMeta):
-    """The metaclass of stores: a store class names its config model lazily.
-
-    A class may set ``_config_class_path = "module:Name"`` instead of ``config_class``: the
-    model is imported on the first access of ``config_class`` (building the first store), so
-    importing a store class does not import pydantic.
-    """
-
-    def __getattr__(cls, name: str) -> Any:
-        if name != "config_class":
-            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
-        path: str | None = getattr(cls, "_config_class_path", None)
-        if path is None:
-            raise AttributeError(f"{cls.__name__} has no config_class")
-        module_name, _, class_name = path.partition(":")
-        config_class = getattr(importlib.import_module(module_name), class_name)
-        type.__setattr__(cls, "config_class", config_class)
-        return config_class
-
-
-class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
+class PersiDict(MutableMapping[Any, Any], ABC):
     """A persistent dictionary: the API of ``dict`` over storage shared by many processes.
 
     Keys are `NonEmptySafeStrTuple`s (given as a str, a sequence of str or a SafeStrTuple);
@@ -125,17 +114,15 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     `atomic_conditional_writes`.
     """
 
-    config_class: ClassVar[type[StoreConfig]]
-    """The pydantic model describing stores of this class (see `_StoreMeta` for lazy ones)."""
-    _config_class_path: ClassVar[str] = "persidict_core._config_models:StoreConfig"
-    _config_kind: ClassVar[str | None] = None
-    """The ``kind`` of a class whose config model is named lazily, for registration."""
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset(
-        {"serialization_format", "append_only", "base_class_for_values"}
-    )
-    """Constructor parameter names this store uses (others of the shared vocabulary are ignored)."""
+    config_class: ClassVar[type[StoreConfig]] = StoreConfig
+    """The pydantic model describing stores of this class."""
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset(StoreConfig.model_fields) - {"kind"}
+    """The config fields of this store (derived from `config_class`; other names of the shared
+    vocabulary are ignored by the constructor)."""
     provides_etags: ClassVar[bool] = True
     """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
+    mutation_policy: ClassVar[str] = "append-only"
+    """The policy named by `MutationPolicyError` when an append-only store refuses a change."""
     atomic_conditional_writes: ClassVar[bool] = False
     """Whether ``_write_if_etag`` and ``_delete_if_etag`` are atomic against every other writer.
 
@@ -148,11 +135,11 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "config_class" in cls.__dict__:
+            # The parameters a store uses are its config's fields: one field in one model.
+            cls.applicable_parameters = frozenset(cls.config_class.model_fields) - {"kind"}
             kind_field = cls.config_class.model_fields.get("kind")
             if kind_field is not None and isinstance(kind_field.default, str):
                 register_store_kind(kind_field.default, cls.config_class, cls)
-        elif "_config_kind" in cls.__dict__ and cls._config_kind is not None:
-            register_store_kind(cls._config_kind, None, cls)  # the model is imported on first use
 
     def __init__(self, config: StoreConfig) -> None:
         """Adopt a validated config; subclasses build it with `_make_config`."""
@@ -165,14 +152,14 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     def _make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
         """Validate constructor parameters into this class's config.
 
-        Known parameters that don't apply to this store are dropped; unknown ones reach the
-        model, which rejects them with a `ValidationError` naming them. ``derived`` fields are
-        set by the store itself (a wrapper takes its format from the store it wraps) and win.
+        Known parameters that don't apply to this store are dropped; a name no store defines
+        is a `ValidationError` naming it (with a did-you-mean). A ``kind`` (as in
+        `get_params`) must be this store's. ``derived`` fields are set by the store itself (a
+        wrapper takes its format from the store it wraps) and win.
         """
-        kind = cls.config_class.model_fields["kind"].default
-        return cls.config_class(
-            kind=kind, **{**split_parameters(params, cls.applicable_parameters), **derived}
-        )
+        fields = split_parameters(params, cls.applicable_parameters | {"kind"}, cls.config_class)
+        fields.setdefault("kind", cls.config_class.model_fields["kind"].default)
+        return cls.config_class(**{**fields, **derived})
 
     # ----------------------------------------------------------------- configuration
     @property
@@ -196,13 +183,47 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
         return self._value_class
 
     def get_params(self) -> dict[str, Any]:
-        """Return the configuration as a dict (nested configs included for wrappers)."""
-        return self._config.model_dump()
+        """Return the constructor parameters of this store: ``type(store)(**params)`` reopens it.
+
+        The config as a dict, plus the constructor arguments a config cannot hold (a
+        `LocalDict`'s ``backend``); a wrapper nests the ``get_params()`` of the stores it wraps.
+        The JSON-serializable description of the store is `config`.
+        """
+        params = self._config.model_dump()
+        fields = type(self._config).model_fields
+        for name, part in self._runtime_parts().items():
+            if name not in fields:
+                params[name] = part
+            elif isinstance(part, PersiDict):
+                params[name] = part.get_params()
+        return params
 
     @classmethod
-    def from_config(cls, config: StoreConfig | Mapping[str, Any] | str | bytes) -> PersiDict:
-        """Reopen a store from a config, its dict or its JSON (see `store_from_config`)."""
-        store = store_from_config(config)
+    def from_config(
+        cls,
+        config: StoreConfig | Mapping[str, Any] | str | bytes,
+        runtime_parts: Mapping[str, Any] | None = None,
+    ) -> PersiDict:
+        """Reopen a store from a config, its dict (or `get_params`) or its JSON.
+
+        A config of this class's own kind opens this class (a subclass stays the subclass);
+        another kind opens the class registered for it, which must be a subclass of this one.
+
+        Args:
+            config: The config, as a `StoreConfig`, a dict or JSON text.
+            runtime_parts: Constructor arguments the config cannot hold (see `store_from_config`).
+
+        Raises:
+            TypeError: The config describes a store of another class.
+            pydantic.ValidationError: The config is invalid.
+        """
+        if isinstance(config, Mapping):
+            config, runtime_parts = split_runtime_parts(config, runtime_parts)
+        validated = config_from_data(config)
+        own_kind = cls.config_class.model_fields["kind"].default
+        if validated.kind == own_kind and not getattr(cls, "__abstractmethods__", None):
+            return cls(**constructor_params(validated, runtime_parts))
+        store = store_from_config(validated, runtime_parts)
         if not isinstance(store, cls):
             raise TypeError(f"The config describes a {type(store).__name__}, not a {cls.__name__}")
         return store
@@ -211,9 +232,17 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
         """Constructor arguments that the config cannot hold (overridden by in-memory stores)."""
         return {}
 
+    def _reopening_params(self) -> dict[str, Any]:
+        """The constructor arguments of a store over the same location as this one."""
+        params = self._config.model_dump(exclude={"kind"})
+        params.update(self._runtime_parts())
+        return params
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickling and copying go through the config: the copy opens the same location.
-        return (store_from_config, (self._config.model_dump(), self._runtime_parts()))
+        # Pickling and copying go through the constructor of this very class (a subclass stays
+        # itself), with the config's fields: the copy opens the same location. The pickle
+        # names only the class and functools.partial.
+        return (functools.partial(type(self), **self._reopening_params()), ())
 
     def __repr__(self) -> str:
         fields = ", ".join(
@@ -271,7 +300,9 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
         the same one on every call, so the caller must never mutate it (the caches' opt-in
         ``copy_on_read=False``). A store that deserializes on every read returns a fresh value.
         """
-        return self._read(key)[0]  # type: ignore[index]
+        # Without ``if_etag_differs`` a read never answers "not changed".
+        value, _ = cast("tuple[Any, str | None]", self._read(key))
+        return value
 
     def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         """Yield every key (backends override this when listing keys alone is cheaper)."""
@@ -341,9 +372,9 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
             )
         return value
 
-    def _refuse_mutation(self, key: NonEmptySafeStrTuple, action: str) -> MutationPolicyError:
-        """Build the error for a mutation that the append-only policy forbids."""
-        return MutationPolicyError(f"Cannot {action} key {tuple(key)!r}: the store is append-only")
+    def _refuse_mutation(self, key: NonEmptySafeStrTuple | None, action: str) -> MutationPolicyError:
+        """Build the error for a mutation that the store's policy forbids (None: the whole store)."""
+        return MutationPolicyError(self.mutation_policy, key=key, operation=action)
 
     # ----------------------------------------------------------------- dict API
     def __getitem__(self, key: KeyLike) -> Any:
@@ -469,7 +500,7 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     def popitem(self) -> tuple[NonEmptySafeStrTuple, Any]:
         """Remove and return some ``(key, value)`` pair; KeyError if the store is empty."""
         if self._append_only:
-            raise MutationPolicyError("Cannot popitem() from an append-only store")
+            raise self._refuse_mutation(None, "popitem")
         for key in self._iter_keys():
             try:
                 value, etag = self._read(key)  # type: ignore[misc]
@@ -483,7 +514,7 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
     def clear(self) -> None:
         """Delete every key (`MutationPolicyError` if append-only)."""
         if self._append_only:
-            raise MutationPolicyError("Cannot clear an append-only store")
+            raise self._refuse_mutation(None, "clear")
         self._clear()
 
     def discard(self, key: KeyLike) -> bool:
@@ -877,6 +908,9 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
                     return OperationResult(new_etag, _kept(new_etag, new_value))
             if n_retries is not None and attempts > n_retries:
                 raise ConcurrencyConflictError(k, attempts)
+            # Lost a race: back off for a random moment that grows with the losses, so the
+            # contenders spread out instead of redoing the work in lockstep.
+            time.sleep(random.random() * _BACKOFF_S * min(attempts, 8))
 
     # ----------------------------------------------------------------- hierarchy and sampling
     def get_subdict(self, prefix_key: KeyLike | Sequence[str] = ()) -> PersiDict:
@@ -887,7 +921,7 @@ class PersiDict(MutableMapping[Any, Any], metaclass=_StoreMeta):
         """
         prefix = SafeStrTuple(prefix_key)
         if len(prefix) == 0:
-            return store_from_config(self._config, self._runtime_parts())
+            return type(self)(**self._reopening_params())
         return self._subdict(prefix)
 
     def subdicts(self) -> dict[str, PersiDict]:

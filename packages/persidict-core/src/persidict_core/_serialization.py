@@ -19,6 +19,7 @@ never import or run anything named by the stored data.
 
 from __future__ import annotations
 
+import io
 import pickle
 import threading
 from collections.abc import Callable
@@ -156,7 +157,8 @@ class _ChunkedReader:
         view = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(view):
-            got = self.file.readinto(view[filled : filled + _CHUNK])  # type: ignore[attr-defined]
+            # The decompressing files have readinto, which BinaryIO does not declare.
+            got = cast("io.RawIOBase", self.file).readinto(view[filled : filled + _CHUNK])
             if not got:
                 break
             filled += got

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, cast
+from typing import Any, ClassVar, Final, Literal
+
+from pydantic import JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    DeserializationError,
     ETagHasNotChangedFlag,
     KeyLike,
     PersiDict,
+    SerializationError,
+    StoreConfig,
     deserialize,
     serialize,
     to_key,
@@ -20,10 +25,7 @@ from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_el
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
 
-if TYPE_CHECKING:
-    from ._config_models import BasicS3DictConfig
-
-__all__ = ["BasicS3Dict", "content_type_of", "normalize_root_prefix"]
+__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
@@ -39,6 +41,32 @@ def content_type_of(serialization_format: str) -> str:
 def normalize_root_prefix(value: str) -> str:
     """Return ``value`` ending with ``/`` (the empty prefix stays empty)."""
     return value if not value or value.endswith("/") else value + "/"
+
+
+class BasicS3DictConfig(StoreConfig):
+    """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
+
+    # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
+    kind: str = "basic_s3_dict"
+    bucket_name: str = "my_bucket"
+    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    region: str | None = None
+    """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
+    root_prefix: str = ""
+    """Prefix of every object name; stored ending with ``/`` when not empty."""
+    endpoint_url: str | None = None
+    """URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS or ``AWS_ENDPOINT_URL``."""
+    client_config: dict[str, JsonValue] | None = None
+    """botocore ``Config`` keyword arguments (retries, timeouts, ...) merged over our defaults."""
+    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
+    """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
+    compression: Literal["lz4"] | None = None
+    """Compress ``pkl`` values as lz4 frames (read back either way)."""
+
+    @field_validator("root_prefix")
+    @classmethod
+    def _normalize_root_prefix(cls, value: str) -> str:
+        return normalize_root_prefix(value)
 
 
 class BasicS3Dict(PersiDict):
@@ -67,6 +95,8 @@ class BasicS3Dict(PersiDict):
             defaults: retry mode "standard" with up to 5 retries, 10 s connect and 60 s read timeouts.
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
+            parent's: no new client, no bucket check); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
             ignored; unknown names are a `ValidationError`.
 
@@ -76,17 +106,10 @@ class BasicS3Dict(PersiDict):
             credentials, a name S3 refuses, a name owned by another account, ...).
     """
 
-    _config_kind: ClassVar[str] = "basic_s3_dict"
-    _config_class_path: ClassVar[str] = "persidict_s3._config_models:BasicS3DictConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "bucket_name",
-        "region",
-        "root_prefix",
-        "endpoint_url",
-        "client_config",
-        "max_pool_connections",
-        "compression",
-    }
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
+    config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
     _config: BasicS3DictConfig
 
     def __init__(
@@ -102,6 +125,7 @@ class BasicS3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -119,31 +143,26 @@ class BasicS3Dict(PersiDict):
                 **other_params,
             )
         )
-        config = cast("BasicS3DictConfig", config)  # built by _make_config from this class's model
-        connection = S3Connection(
-            config.bucket_name,
-            config.region,
-            config.endpoint_url,
-            config.client_config,
-            config.max_pool_connections,
-        )
-        connection.ensure_bucket()
-        self._setup(config, connection)
-
-    def _setup(self, config: BasicS3DictConfig, connection: S3Connection) -> None:
-        PersiDict.__init__(self, config)
+        assert isinstance(config, BasicS3DictConfig)
+        if connection is None:
+            connection = S3Connection(
+                config.bucket_name,
+                config.region,
+                config.endpoint_url,
+                config.client_config,
+                config.max_pool_connections,
+            )
+            connection.ensure_bucket()
+        elif not isinstance(connection, S3Connection) or connection.bucket_name != config.bucket_name:
+            raise ValueError(
+                f"connection must be an S3Connection to the bucket {config.bucket_name!r}, got {connection!r}"
+            )
+        super().__init__(config)
         self._connection = connection
         self._root_prefix: str = config.root_prefix
         self._extension: str = "." + self._format
         self._content_type: str = content_type_of(self._format)
         self._compression: str | None = config.compression
-
-    @classmethod
-    def _with_connection(cls, config: BasicS3DictConfig, connection: S3Connection) -> BasicS3Dict:
-        """Build a store sharing ``connection`` (sub-dicts: no new client, no bucket check)."""
-        store = cls.__new__(cls)
-        store._setup(config, connection)
-        return store
 
     # ----------------------------------------------------------------- properties
     @property
@@ -195,33 +214,46 @@ class BasicS3Dict(PersiDict):
             )
         return name
 
+    def _url_of(self, name: str) -> str:
+        return f"s3://{self.bucket_name}/{name}"
+
     def _context(self, key: SafeStrTuple, name: str) -> str:
-        return f"key {tuple(key)!r} in s3://{self.bucket_name}/{name}"
+        return f"key {tuple(key)!r} in {self._url_of(name)}"
 
     # ----------------------------------------------------------------- primitives
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         name = self._object_name(key)
-        result = self._connection.get(name, if_etag_differs)
+        result = self._connection.get(name, if_etag_differs, key=key)
         if result is None:
             raise KeyError(key)
         if result is NOT_MODIFIED:
             return ETAG_HAS_NOT_CHANGED
         assert isinstance(result, tuple)
         body, etag = result
-        return deserialize(body, self._format, context=self._context(key, name)), etag
+        try:
+            return deserialize(body, self._format, context=self._context(key, name)), etag
+        except DeserializationError as exc:
+            exc.key, exc.location = key, self._url_of(name)
+            raise
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         name = self._object_name(key)
-        body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
+        try:
+            body = serialize(
+                value, self._format, context=self._context(key, name), compression=self._compression
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, self._url_of(name)
+            raise
         write_id = uuid.uuid4().hex if only_if_absent else None
-        result = self._connection.put(name, body, self._content_type, only_if_absent, write_id)
+        result = self._connection.put(name, body, self._content_type, only_if_absent, write_id, key=key)
         if isinstance(result, WriteConflict):
             if result.retried:
                 # Our first attempt may have landed before its answer was lost: then the stored
                 # object is ours (same write id, or same MD5 ETag), and the write succeeded.
-                current = self._connection.head_write_id(name)
+                current = self._connection.head_write_id(name, key=key)
                 if current is not None:
                     etag, stored_id = current
                     if stored_id == write_id or etag.strip('"') == hashlib.md5(body).hexdigest():
@@ -231,16 +263,16 @@ class BasicS3Dict(PersiDict):
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         name = self._object_name(key)
-        if self._connection.head(name) is None:
+        if self._connection.head(name, key=key) is None:
             return False
-        self._connection.delete(name)
+        self._connection.delete(name, key=key)
         return True
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._connection.head(self._object_name(key)) is not None
+        return self._connection.head(self._object_name(key), key=key) is not None
 
     def _head(self, key: NonEmptySafeStrTuple) -> tuple[str, float]:
-        result = self._connection.head(self._object_name(key))
+        result = self._connection.head(self._object_name(key), key=key)
         if result is None:
             raise KeyError(key)
         return result
@@ -328,5 +360,6 @@ class BasicS3Dict(PersiDict):
         self._connection.delete_many(names)
 
     def _subdict(self, prefix: SafeStrTuple) -> BasicS3Dict:
-        config = self._config.model_copy(update={"root_prefix": self._root_prefix + "/".join(prefix) + "/"})
-        return type(self)._with_connection(config, self._connection)
+        params = self._config.model_dump(exclude={"kind"})
+        params["root_prefix"] = self._root_prefix + "/".join(prefix) + "/"
+        return type(self)(**params, connection=self._connection)

@@ -167,15 +167,21 @@ class S3Connection:
                 "s3", region_name=region, endpoint_url=endpoint_url, config=config
             )
         except Exception as exc:
-            raise self._translate(exc, "create an S3 client for") from exc
+            raise self._translate(exc, "create_client", "create an S3 client for") from exc
         self.region: str | None = self.client.meta.region_name
         self.endpoint_url: str = self.client.meta.endpoint_url
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
     # ----------------------------------------------------------------- errors
-    def _translate(self, exc: BaseException, action: str, name: str | None = None) -> BackendError:
-        """Build the `BackendError` for a failed request (the caller chains ``exc``)."""
+    def _translate(
+        self, exc: BaseException, operation: str, action: str, name: str | None = None, key: Any = None
+    ) -> BackendError:
+        """Build the `BackendError` for a failed request (the caller chains ``exc``).
+
+        ``operation`` is the S3 API call (``"put_object"``...), ``action`` its wording in the
+        message, ``name`` the object and ``key`` the store's key (when there is one).
+        """
         from botocore import exceptions as bx
 
         where = f"bucket {self.bucket_name!r}" + (f", object {name!r}" if name is not None else "")
@@ -204,7 +210,7 @@ class S3Connection:
             hint = f"S3 answered {code} (HTTP {status}): {exc}"
         else:
             hint = f"{type(exc).__name__}: {exc}"
-        return BackendError(f"Cannot {action} {where}: {hint}")
+        return BackendError(f"Cannot {action} {where}: {hint}", backend="s3", operation=operation, key=key)
 
     # ----------------------------------------------------------------- the bucket
     def ensure_bucket(self) -> None:
@@ -221,7 +227,7 @@ class S3Connection:
             if code in _FORBIDDEN_CODES or status == 403:
                 return
             if not (code in _NOT_FOUND_CODES or code == "NoSuchBucket" or status == 404):
-                raise self._translate(exc, "open") from exc
+                raise self._translate(exc, "head_bucket", "open") from exc
         self._create_bucket()
 
     def _create_bucket(self) -> None:
@@ -237,12 +243,16 @@ class S3Connection:
             if code == "BucketAlreadyExists":
                 raise BackendError(
                     f"The bucket {self.bucket_name!r} does not exist in this account and its name is "
-                    "taken by another AWS account: choose another bucket_name"
+                    "taken by another AWS account: choose another bucket_name",
+                    backend="s3",
+                    operation="create_bucket",
                 ) from exc
-            raise self._translate(exc, "create") from exc
+            raise self._translate(exc, "create_bucket", "create") from exc
 
     # ----------------------------------------------------------------- objects
-    def get(self, name: str, if_none_match: str | None = None) -> tuple[bytes, str] | _NotModified | None:
+    def get(
+        self, name: str, if_none_match: str | None = None, *, key: Any = None
+    ) -> tuple[bytes, str] | _NotModified | None:
         """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
         try:
             if if_none_match:
@@ -258,10 +268,10 @@ class S3Connection:
                 return NOT_MODIFIED
             if code in _NOT_FOUND_CODES:
                 return None
-            raise self._translate(exc, "read", name) from exc
+            raise self._translate(exc, "get_object", "read", name, key) from exc
         return body, response["ETag"]
 
-    def head(self, name: str) -> tuple[str, float] | None:
+    def head(self, name: str, *, key: Any = None) -> tuple[str, float] | None:
         """Return ``(etag, last-modified POSIX seconds)``, or None when absent."""
         try:
             response = self.client.head_object(Bucket=self.bucket_name, Key=name)
@@ -269,11 +279,18 @@ class S3Connection:
             code, status = _error_code(exc)
             if code in _NOT_FOUND_CODES or status == 404:
                 return None
-            raise self._translate(exc, "inspect", name) from exc
+            raise self._translate(exc, "head_object", "inspect", name, key) from exc
         return response["ETag"], float(int(response["LastModified"].timestamp()))
 
     def put(
-        self, name: str, body: bytes, content_type: str, if_absent: bool, write_id: str | None = None
+        self,
+        name: str,
+        body: bytes,
+        content_type: str,
+        if_absent: bool,
+        write_id: str | None = None,
+        *,
+        key: Any = None,
     ) -> str | WriteConflict:
         """Write the object and return its ETag.
 
@@ -301,10 +318,10 @@ class S3Connection:
             if if_absent and (code == "ConditionalRequestConflict" or status == 409):
                 # Another conditional write of this key is in flight: it wins, we lose.
                 return WriteConflict(retried=False)
-            raise self._translate(exc, "write", name) from exc
+            raise self._translate(exc, "put_object", "write", name, key) from exc
         return response["ETag"]
 
-    def head_write_id(self, name: str) -> tuple[str, str] | None:
+    def head_write_id(self, name: str, *, key: Any = None) -> tuple[str, str] | None:
         """Return ``(etag, write id)`` of the object (``""`` when untagged), or None when absent."""
         try:
             response = self.client.head_object(Bucket=self.bucket_name, Key=name)
@@ -312,10 +329,10 @@ class S3Connection:
             code, status = _error_code(exc)
             if code in _NOT_FOUND_CODES or status == 404:
                 return None
-            raise self._translate(exc, "inspect", name) from exc
+            raise self._translate(exc, "head_object", "inspect", name, key) from exc
         return response["ETag"], response.get("Metadata", {}).get(WRITE_ID_METADATA, "")
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, key: Any = None) -> None:
         """Delete the object (no error when it is absent)."""
         try:
             self.client.delete_object(Bucket=self.bucket_name, Key=name)
@@ -323,7 +340,7 @@ class S3Connection:
             code, _ = _error_code(exc)
             if code in _NOT_FOUND_CODES:
                 return
-            raise self._translate(exc, "delete", name) from exc
+            raise self._translate(exc, "delete_object", "delete", name, key) from exc
 
     def delete_many(self, names: list[str]) -> None:
         """Delete objects in batches of 1,000 (S3's limit per request)."""
@@ -335,13 +352,15 @@ class S3Connection:
                     Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True},
                 )
             except Exception as exc:
-                raise self._translate(exc, "delete objects in") from exc
+                raise self._translate(exc, "delete_objects", "delete objects in") from exc
             errors = [e for e in response.get("Errors", []) if e.get("Code") not in _NOT_FOUND_CODES]
             if errors:
                 first = errors[0]
                 raise BackendError(
                     f"Cannot delete {len(errors)} objects of bucket {self.bucket_name!r}, e.g. "
-                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message')}",
+                    backend="s3",
+                    operation="delete_objects",
                 )
 
     def list_pages(self, prefix: str) -> Iterator[list[tuple[str, float]]]:
@@ -351,7 +370,7 @@ class S3Connection:
             try:
                 response = self.client.list_objects_v2(**kwargs)
             except Exception as exc:
-                raise self._translate(exc, f"list prefix {prefix!r} of") from exc
+                raise self._translate(exc, "list_objects_v2", f"list prefix {prefix!r} of") from exc
             yield [
                 (entry["Key"], float(int(entry["LastModified"].timestamp())))
                 for entry in response.get("Contents", ())

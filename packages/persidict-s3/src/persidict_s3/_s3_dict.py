@@ -5,28 +5,39 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
+
+from pydantic import NonNegativeInt
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
     ETagHasNotChangedFlag,
     FileDirDict,
     KeyLike,
+    LocalDirPath,
     PersiDict,
+    StoreConfig,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict
+from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 
-if TYPE_CHECKING:
-    from ._config_models import S3DictConfig
-
-__all__ = ["S3Dict", "S3Dict_FileDirCached"]
+__all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
 
 _ABSENT = object()
+
+
+class S3DictConfig(BasicS3DictConfig):
+    """Configuration of an `S3Dict`: a `BasicS3DictConfig` plus where its local cache lives."""
+
+    kind: str = "s3_dict"
+    base_dir: LocalDirPath = "__s3_dict__"
+    """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
+    digest_len: NonNegativeInt = 8
+    """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
 
 
 def _endpoint_label(endpoint_url: str) -> str:
@@ -79,6 +90,8 @@ class S3Dict(PersiDict):
             defaults (see `BasicS3Dict`).
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values in S3.
+        connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
+            parent's); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary are ignored; unknown
             names are a `ValidationError`.
 
@@ -87,12 +100,10 @@ class S3Dict(PersiDict):
         persidict_core.BackendError: The bucket cannot be reached or created.
     """
 
-    _config_kind: ClassVar[str] = "s3_dict"
-    _config_class_path: ClassVar[str] = "persidict_s3._config_models:S3DictConfig"
-    applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-    }
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
+    config_class: ClassVar[type[StoreConfig]] = S3DictConfig
     _config: S3DictConfig
 
     def __init__(
@@ -110,6 +121,7 @@ class S3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -129,12 +141,9 @@ class S3Dict(PersiDict):
                 **other_params,
             )
         )
-        config = cast("S3DictConfig", config)  # built by _make_config from this class's model
-        main = BasicS3Dict(**_main_params(config))
-        self._assemble(config, main)
-
-    def _assemble(self, config: S3DictConfig, main: BasicS3Dict) -> None:
-        PersiDict.__init__(self, config)
+        assert isinstance(config, S3DictConfig)
+        main = BasicS3Dict(**_main_params(config), connection=connection)
+        super().__init__(config)
         self._main = main
         self._cache_dir = cache_dir_of(
             config.base_dir, main.endpoint_url, config.bucket_name, config.root_prefix
@@ -287,17 +296,15 @@ class S3Dict(PersiDict):
         self._cached._clear()
 
     def _subdict(self, prefix: SafeStrTuple) -> S3Dict:
-        config = self._config.model_copy(
-            update={"root_prefix": self._config.root_prefix + "/".join(prefix) + "/"}
-        )
-        store = type(self).__new__(type(self))
-        store._assemble(config, self._main._subdict(prefix))  # shares the client: no new bucket check
-        return store
+        params = self._config.model_dump(exclude={"kind"})
+        params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
+        # The sub-dict shares the client: no new connection, no bucket check.
+        return type(self)(**params, connection=self._main.connection)
 
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:
     """The `BasicS3Dict` parameters of an `S3Dict` config."""
-    names = set(BasicS3Dict.config_class.model_fields) - {"kind"}
+    names = set(BasicS3DictConfig.model_fields) - {"kind"}
     return {name: getattr(config, name) for name in names}
 
 
