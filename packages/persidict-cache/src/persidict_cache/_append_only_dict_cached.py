@@ -8,7 +8,10 @@ from pydantic import StrictBool
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     KeyLike,
     MutationPolicyError,
     NestedStoreConfig,
@@ -17,7 +20,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, StoreOrConfig, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -38,7 +41,7 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
-class AppendOnlyDictCached(MainStoreListing, PersiDict):
+class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -102,6 +105,8 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         self._main = main
         self._data_cache = cache
         self._cache_append_only = cache.append_only
+        self._adopt_capabilities(self._main)
+
         self._copy_on_read: bool = self._config.copy_on_read
 
     @property
@@ -137,6 +142,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except MutationPolicyError:
             pass  # an append-only cache already holds it: the same value, since main is append-only
 
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        # A stored value never changes: whatever value a result carries can be cached for good.
+        if etag is not ITEM_NOT_AVAILABLE and value is not VALUE_NOT_RETRIEVED:
+            self._cache(key, value)
+
     # ----------------------------------------------------------------- reads
     def __getitem__(self, key: KeyLike) -> Any:
         """Return the value of ``key``: from the cache if it holds it, else from the main store."""
@@ -159,11 +169,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except KeyError:
             pass
         else:
-            etag = self._main._etag(key)
+            etag = self._main.etag(key)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
             return value, etag
-        result = self._main._read(key, if_etag_differs=if_etag_differs)
+        result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         if result is not ETAG_HAS_NOT_CHANGED:
             self._cache(key, result[0])  # type: ignore[index]
         return result

@@ -6,7 +6,8 @@ Public API (everything else lives in private modules):
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
 * conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
   sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
-* errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
+* errors: `PersiDictError` and its subclasses, each also a builtin exception
+  (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
   `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);

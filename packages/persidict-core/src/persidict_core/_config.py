@@ -148,7 +148,7 @@ class StoreConfig(BaseModel):
     def _text_formats_hold_str(self) -> StoreConfig:
         if is_text_format(self.serialization_format):
             if self.base_class_for_values is None:
-                # Text stores hold str: constrain rather than refuse (the seed's `txt={}`).
+                # Text stores hold str: constrain rather than refuse, so `txt={}` params work.
                 object.__setattr__(self, "base_class_for_values", str)
             elif not issubclass(self.base_class_for_values, str):
                 raise ValueError(

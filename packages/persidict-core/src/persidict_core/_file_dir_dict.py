@@ -33,7 +33,7 @@ from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
-from ._persidict import PersiDict
+from ._persidict import PersiDict, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
 if sys.platform == "win32":
@@ -771,7 +771,7 @@ class FileDirDict(PersiDict):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
-        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
+        """Return True if ``key`` is present (False for what can never be a key, as in `PersiDict`)."""
         if type(key) is str:
             # The fast path of __delitem__: a known top-level str key needs no key construction.
             path = self._top_level_paths.get(key)
@@ -780,7 +780,8 @@ class FileDirDict(PersiDict):
                     return stat.S_ISREG(os.lstat(path).st_mode)
                 except OSError:
                     pass  # the general path answers (or raises) as usual
-        return self._contains(NonEmptySafeStrTuple(key))
+        k = _key_or_none(key)
+        return k is not None and self._contains(k)
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         # The cached path inline: a method call is ~10% of the Python cost of a delete.

@@ -1,7 +1,7 @@
 """`PersiDict`: the abstract base of every persistent dictionary.
 
 A backend implements a handful of primitives (see the class docstring); every public method
-of the seed's API is written once here on top of them.
+of the public API is written once here on top of them.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
 _ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+_StoreT = TypeVar("_StoreT", bound="PersiDict")
 
 
 def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
@@ -63,6 +64,19 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+def _key_or_none(key: object) -> NonEmptySafeStrTuple | None:
+    """Return ``key`` as a key, or None when its type can never make one (for ``in``).
+
+    ``5 in store`` is False, as for a ``dict``: what is not a str, a sequence of str or a
+    SafeStrTuple (a TypeError elsewhere) is not in any store. A value of the right type that
+    is not a valid key (``"a/b"``, ``()``) still raises ValueError.
+    """
+    try:
+        return _key(key)
+    except TypeError:
+        return None
 
 
 _BACKOFF_S = 0.0005  # transform_item's pause after a lost race, times the losses so far (up to 8)
@@ -396,8 +410,23 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
-        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
-        return self._contains(_key(key))
+        """Return True if ``key`` is present.
+
+        False for what can never be a key (``5``, ``None``, a dict); a str or sequence that is
+        not a valid key (``"a/b"``, ``()``) raises ValueError.
+        """
+        k = _key_or_none(key)
+        return k is not None and self._contains(k)
+
+    def __ior__(self: _StoreT, other: Any) -> _StoreT:
+        """``store |= other`` is ``store.update(other)`` (PEP 584); returns the store itself.
+
+        ``other`` is a mapping or an iterable of ``(key, value)`` pairs, as for ``dict``. There
+        is no ``store | other``: a new store would need a location of its own; write
+        ``dict(store) | other`` for an in-memory merge.
+        """
+        self.update(other)
+        return self
 
     def __len__(self) -> int:
         """Return the number of keys (listing, never reading values)."""

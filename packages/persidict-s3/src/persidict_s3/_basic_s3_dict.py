@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Final, Literal
 
@@ -11,8 +9,11 @@ from pydantic import JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
     DeserializationError,
     ETagHasNotChangedFlag,
+    ETagValue,
+    ItemNotAvailableFlag,
     KeyLike,
     PersiDict,
     SerializationError,
@@ -49,7 +50,8 @@ class BasicS3DictConfig(StoreConfig):
     # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
     kind: str = "basic_s3_dict"
     bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    """The bucket (created when missing). Its name is checked by botocore and S3; the default,
+    ``"my_bucket"``, is not a valid AWS bucket name (AWS refuses to create it)."""
     region: str | None = None
     """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
     root_prefix: str = ""
@@ -73,9 +75,13 @@ class BasicS3Dict(PersiDict):
     """A persistent dict storing each value as an object in an S3 bucket.
 
     Key ``("a", "b")`` is the object ``<root_prefix>a/b.<format>``. ``len`` and iteration page
-    through the listing without downloading values; `get_item_if_etag_changed` is a
-    conditional GET, so an unchanged value is not transferred; append-only writes are
-    conditional puts, so of two machines creating the same key exactly one succeeds.
+    through the listing without downloading values; `get_item_if_etag_changed` and
+    `get_item_if` are conditional GETs, so an unchanged value is not transferred; append-only
+    writes are conditional puts, so of two machines creating the same key exactly one succeeds.
+    `set_item_if`, `setdefault_if`, `discard_if`, `transform_item`, `setdefault` and `pop` are
+    S3 conditional requests (``If-Match`` / ``If-None-Match``), atomic against every other
+    writer; a retried request whose first attempt had landed is recognized by write ids kept
+    in the objects' metadata and reported as the success it was.
     `get_many` (and iterating over ``items()`` or ``values()``) reads many values in
     parallel, on up to ``max_pool_connections`` threads.
 
@@ -83,7 +89,10 @@ class BasicS3Dict(PersiDict):
     files, SSO, instance roles) and are never part of the config.
 
     Args:
-        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        bucket_name: The bucket; created if it does not exist (and permissions allow). Pass
+            one for AWS: the default, ``"my_bucket"``, is kept for compatibility and works with
+            moto and some S3-compatible services, but it is not a valid AWS bucket name
+            (underscore), so AWS refuses to create it, with a `BackendError` that says so.
         region: AWS region (None: boto3's default).
         root_prefix: Prefix of every object name (a ``/`` is appended when missing).
         serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
@@ -110,6 +119,10 @@ class BasicS3Dict(PersiDict):
     __module__ = "persidict_s3"
 
     config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
+    atomic_conditional_writes: ClassVar[bool] = True
+    # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
+    strong_etags: ClassVar[bool] = False
     _config: BasicS3DictConfig
 
     def __init__(
@@ -239,27 +252,39 @@ class BasicS3Dict(PersiDict):
             raise
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        if only_if_absent:
+            etag = self._write_if_etag(key, value, ITEM_NOT_AVAILABLE)
+            if etag is None:
+                raise self._refuse_mutation(key, "overwrite")
+            return etag
         name = self._object_name(key)
+        body = self._serialized(key, name, value)
+        result = self._connection.put(name, body, self._content_type, key=key)
+        assert isinstance(result, str)  # an unconditional put is never refused
+        return result
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagValue | None:
+        # One conditional PUT: S3 checks the condition and writes in one step. A refused
+        # retry of an attempt that had landed is recognized by the connection (write ids).
+        name = self._object_name(key)
+        body = self._serialized(key, name, value)
+        if expected_etag is ITEM_NOT_AVAILABLE:
+            result = self._connection.put(name, body, self._content_type, if_absent=True, key=key)
+        else:
+            assert isinstance(expected_etag, str)
+            result = self._connection.put(name, body, self._content_type, if_match=expected_etag, key=key)
+        return None if isinstance(result, WriteConflict) else result
+
+    def _serialized(self, key: NonEmptySafeStrTuple, name: str, value: Any) -> bytes:
         try:
-            body = serialize(
+            return serialize(
                 value, self._format, context=self._context(key, name), compression=self._compression
             )
         except SerializationError as exc:
             exc.key, exc.location = key, self._url_of(name)
             raise
-        write_id = uuid.uuid4().hex if only_if_absent else None
-        result = self._connection.put(name, body, self._content_type, only_if_absent, write_id, key=key)
-        if isinstance(result, WriteConflict):
-            if result.retried:
-                # Our first attempt may have landed before its answer was lost: then the stored
-                # object is ours (same write id, or same MD5 ETag), and the write succeeded.
-                current = self._connection.head_write_id(name, key=key)
-                if current is not None:
-                    etag, stored_id = current
-                    if stored_id == write_id or etag.strip('"') == hashlib.md5(body).hexdigest():
-                        return etag
-            raise self._refuse_mutation(key, "overwrite")
-        return result
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         name = self._object_name(key)
@@ -267,6 +292,17 @@ class BasicS3Dict(PersiDict):
             return False
         self._connection.delete(name, key=key)
         return True
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        # One conditional DELETE: 412 (another ETag), 404 (absent) and 409 (a concurrent
+        # request won) delete nothing.
+        result = self._connection.delete_if_match(self._object_name(key), expected_etag, key=key)
+        if result is None:
+            return True
+        # A retry answered 404: our first attempt deleted the object and its reply was lost.
+        # (A deleter racing with us for the same version in that very window is
+        # indistinguishable: S3 keeps no trace of who deleted an object.)
+        return result.retried and result.status == 404
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._connection.head(self._object_name(key), key=key) is not None

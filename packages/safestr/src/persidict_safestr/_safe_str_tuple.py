@@ -217,10 +217,12 @@ class SafeStrTuple(tuple[str, ...]):
     __hash__ = tuple.__hash__
 
     def __repr__(self) -> str:
-        """Return ``ClassName(('a', 'b'))``."""
-        return f"{type(self).__name__}({tuple.__repr__(self)})"
+        """Return the plain tuple's repr, ``('a', 'b')``: short, as keys appear in lists and messages."""
+        return tuple.__repr__(self)
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        """Return ``ClassName(('a', 'b'))``, naming the type."""
+        return f"{type(self).__name__}({tuple.__repr__(self)})"
 
     def __getnewargs__(self) -> tuple[tuple[str, ...]]:
         """Arguments that rebuild the key when unpickling (it is validated again)."""
