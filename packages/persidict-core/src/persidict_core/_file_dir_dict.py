@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import errno
+import functools
+import io
 import itertools
 import os
+import re
 import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any, ClassVar, Final, Literal, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
 
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    SAFE_CHARS,
+    SAFE_STRING_MAX_LENGTH,
     BoundedCache,
     BoundedSet,
     NonEmptySafeStrTuple,
@@ -28,16 +33,16 @@ from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAv
 from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
-from ._os_names import is_os_name
+from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import PersiDict, _key_or_none
-from ._serialization import deserialize, serialize
+from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
 if sys.platform == "win32":
     import msvcrt
 else:
     import fcntl
 
-__all__ = ["FileDirDict", "FileDirDictConfig"]
+__all__ = ["FileDirDict"]
 
 _NAME_MAX: Final = 255  # bytes per file name on ext4, XFS, APFS, NTFS; names here are ASCII
 _TEMP_PREFIX: Final = ".#"  # '#' is not a safe character: a temp file can never look like a key
@@ -77,9 +82,11 @@ _UTIME_FD: Final = os.utime in os.supports_fd
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
 # In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
 _THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
-# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory.
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory. One
+# bound for the name caches; a listing's validated names (~160 bytes each) stay under ~16 MB, so
+# a million distinct names are validated again rather than held.
 _MAX_VERIFIED_DIRS: Final = 100_000
-_MAX_CACHED_NAMES: Final = 200_000
+_MAX_CACHED_NAMES: Final = 100_000
 
 # Temporary names: a random salt per process (drawn again in a forked child) and a counter,
 # so a write needs no random bytes from the kernel; O_EXCL still refuses a name in use.
@@ -135,9 +142,90 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
         )
 
 
+# Files larger than this are read by the codec straight from the file (pickle.load: a large
+# buffer is read into its final memory), not as one bytes object first; smaller ones in one read.
+_STREAM_READ_MIN: Final = 1 << 20
+
+
+class _FdWriter:
+    """The file object a codec dumps into: every ``write`` goes to the descriptor in full.
+
+    Unbuffered on purpose: pickle frames small data itself and hands a large buffer (a numpy
+    array's memory) over as it is, which goes to the file without a copy.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: Any) -> int:
+        if type(data) is bytes:  # pickle's frames: usually written by one call
+            total = len(data)
+            written = os.write(self.fd, data)
+            if written == total:
+                return total
+            view = memoryview(data)[written:]
+        else:
+            view = memoryview(data).cast("B")
+            total = len(view)
+        while view:
+            written = os.write(self.fd, view)  # may be partial (at most ~2 GB per call on Linux)
+            view = view[written:]
+        return total
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
 def _etag_of(st: os.stat_result, mtime_ns: int | None = None) -> str:
     """A file's ETag: its mtime (``mtime_ns`` if given, e.g. just set), size and inode."""
     return f"{st.st_mtime_ns if mtime_ns is None else mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+@functools.cache
+def _key_files_matcher(extension: str) -> Callable[[str], object]:
+    """Return a test of ``"name/name/.../"``: True if every name is a key file (``digest_len=0``).
+
+    One regex over the joined names checks a whole directory at C speed; ``/`` cannot occur in
+    a file name, so it separates them unambiguously.
+    """
+    chars = "".join(re.escape(char) for char in sorted(SAFE_CHARS))
+    ext = re.escape(extension)
+    # Not "." or ".." (as elements), nor starting with "._" (macOS AppleDouble files).
+    one = rf"(?!\.\.?{ext}/)(?!\._)[{chars}]{{1,{SAFE_STRING_MAX_LENGTH - 1}}}{ext}/"
+    return re.compile(rf"(?:{one})*").fullmatch
+
+
+@functools.cache
+def _os_names_search(extension: str) -> Callable[[str], object]:
+    """Return a search of ``"name/name/.../"`` for a name that `is_os_name` refuses.
+
+    As a file name or as the element before ``extension``: the rules of a listing, checked at
+    C speed over a whole folder of names.
+    """
+    exact = "|".join(re.escape(name) for name in sorted(OS_FILE_NAMES))
+    prefixes = "|".join(re.escape(prefix) for prefix in OS_NAME_PREFIXES)
+    ext = re.escape(extension)
+    return re.compile(rf"(?:^|/)(?:(?:{prefixes})|(?:{exact})(?:{ext})?/)", re.IGNORECASE).search
+
+
+def _os_name_in(extension: str, joined: str) -> bool:
+    return _os_names_search(extension)(joined) is not None
+
+
+def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
+    """Return the names of the regular files and the directories (no symlinks), skipping vanished ones."""
+    files, dirs = [], []
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                dirs.append(entry)
+        except OSError:
+            continue
+    return files, dirs
 
 
 def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
@@ -260,6 +348,7 @@ class FileDirDict(PersiDict):
         # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
         self._exact_mtime_devs: set[int] = set()
         self._extension: str = "." + self._format
+        self._streams: bool = streams(self._format)
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
@@ -428,6 +517,18 @@ class FileDirDict(PersiDict):
             etag = _etag_of(st)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
+            if st.st_size >= _STREAM_READ_MIN and self._streams:
+                # Large: the codec reads the value out of the file, without the file's bytes in
+                # memory beside the value (the first bytes tell whether it is compressed).
+                head = os.read(fd, 4)
+                os.lseek(fd, 0, os.SEEK_SET)
+                with io.FileIO(fd, "rb", closefd=False) as file:
+                    context = f"key {tuple(key)!r} in file {path!r}"
+                    try:
+                        return deserialize_from(file, head, self._format, context=context), etag
+                    except DeserializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
             # Files are replaced, never modified in place, so st_size is this inode's size.
             chunks = []
             remaining = st.st_size
@@ -471,10 +572,15 @@ class FileDirDict(PersiDict):
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
-        # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
+        context = f"key {tuple(key)!r} in {path!r}"
+        # A format that streams writes straight into the temporary file (a large value is never
+        # held as bytes); any other is serialized before touching the disk. Either way a value
+        # that cannot be stored leaves nothing behind (the temporary file is removed).
         try:
-            data = serialize(
-                value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+            data = (
+                None
+                if self._streams
+                else serialize(value, self._format, context=context, compression=self._compression)
             )
         except SerializationError as exc:
             exc.key, exc.location = key, path
@@ -483,10 +589,20 @@ class FileDirDict(PersiDict):
         held: _Held | None = None
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                if data is None:
+                    writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
+                    try:
+                        serialize_to(
+                            writer, value, self._format, context=context, compression=self._compression
+                        )
+                    except SerializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
+                else:
+                    view = memoryview(data)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
                 if self._locking and self._fsync:
                     # Stamp the modification time before the sync, so the stamp is as durable
                     # as the data (a change after it would also cost a second journal commit);
@@ -843,9 +959,54 @@ class FileDirDict(PersiDict):
         return self._scan(with_entries=False)
 
     def _count(self) -> int:
+        """Count the keys with the skip rules of `_scan`, building no key (``len`` is a walk).
+
+        The per-entry work is done by C loops: a comprehension keeps the regular files, a set
+        intersection with the names already validated counts them; only new names (and
+        directories) are examined one by one.
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        known_names = known.keys()
+        all_key_files = None if self._digest_len else _key_files_matcher(extension)
         count = 0
-        for _ in self._scan(with_entries=False):
-            count += 1
+        stack = [self._base_dir]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as iterator:
+                    entries = list(iterator)
+            except OSError:
+                continue  # vanished, not a directory, unreadable: as in a listing
+            try:
+                # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
+                files = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
+                dirs = (
+                    [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+                    if len(files) < len(entries)
+                    else []
+                )
+            except OSError:
+                # An entry vanished under a file system without d_type: sort them one by one.
+                files, dirs = _split_entries(entries)
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            valid = len(known_names & files)
+            count += valid
+            if valid < len(files):
+                unknown = [name for name in files if name not in known]
+                joined = "/".join(unknown) + "/"
+                if all_key_files is not None and all_key_files(joined) and not _os_name_in(extension, joined):
+                    count += len(unknown)
+                    if len(known) + len(unknown) <= known.max_size:  # else validated again next time
+                        known.update((name, name[:cut]) for name in unknown)
+                    continue
+                for name in unknown:
+                    if name.endswith(extension):
+                        element = None if is_os_name(name) else decode(name[:cut])
+                        if element is not None:
+                            known.remember(name, element)
+                            count += 1
         return count
 
     def _iter_entries(
@@ -866,13 +1027,36 @@ class FileDirDict(PersiDict):
             yield key, value, timestamp
 
     def _clear(self) -> None:
-        directories = []
-        for key, entry in self._scan(with_entries=True):
-            self._unlink(key, os.path.dirname(entry.path), entry.path, None)
-            if len(key) > 1:
-                directories.append(os.path.dirname(entry.path))
-        # Remove the directories that are now empty, deepest first (never base_dir itself).
-        for directory in sorted(set(directories), key=len, reverse=True):
+        """Delete every key file (the skip rules of `_scan`), then the folders left empty.
+
+        Walks folder by folder, building no key: memory stays bounded by one folder's entries
+        and the list of folders, whatever the number of keys. With locking, each folder's lock
+        is taken once for all its files (writers of that folder wait, as for any delete).
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        emptied = []
+        stack = [self._base_dir]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as iterator:
+                    files, dirs = _split_entries(list(iterator))
+            except OSError:
+                continue
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            doomed = [
+                name
+                for name in files
+                if name in known
+                or (name.endswith(extension) and not is_os_name(name) and decode(name[:cut]) is not None)
+            ]
+            if doomed and self._delete_files(directory, doomed) and directory != self._base_dir:
+                emptied.append(directory)
+        # Remove the folders that are now empty, deepest first (never base_dir itself).
+        for directory in sorted(emptied, key=len, reverse=True):
             while directory != self._base_dir and directory.startswith(self._base_dir):
                 try:
                     os.rmdir(directory)
@@ -880,6 +1064,32 @@ class FileDirDict(PersiDict):
                     break  # not empty: other formats or keys live here
                 self._verified_dirs.discard(directory)
                 directory = os.path.dirname(directory)
+
+    def _delete_files(self, directory: str, names: list[str]) -> bool:
+        """Delete the files ``names`` of ``directory`` (under its lock, once); True if any was."""
+        held = None
+        if self._locking:
+            try:
+                held = self._lock(directory)
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+            except OSError as exc:
+                raise _os_error(exc, "lock", directory) from exc
+        deleted = False
+        try:
+            for name in names:
+                path = os.path.join(directory, name)
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise _os_error(exc, "unlink", path) from exc
+                deleted = True
+        finally:
+            if held is not None:
+                self._unlock(held, directory, sync=False)
+        return deleted
 
     def _subdict(self, prefix: SafeStrTuple) -> FileDirDict:
         directory = self._dir_path(prefix, len(prefix))
