@@ -7,6 +7,10 @@ Public API (everything else lives in private modules):
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+* store URLs: `open_store` (``./data``, ``file://``, ``memory://``, ``s3://``, ``@config.json``),
+  `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
+  `format_store_url`;
+* `EntryInfo`, what `PersiDict.list_entries` yields (size, timestamp, etag without reading);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
@@ -45,8 +49,9 @@ from ._jokers import (
     StatusFlag,
 )
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
-from ._persidict import KeyLike, PersiDict, to_key
+from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import deserialize, is_text_format, serialize
+from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "ETagHasNotChangedFlag",
     "EmptyDict",
     "EmptyDictConfig",
+    "EntryInfo",
     "FileDirDict",
     "FileDirDictConfig",
     "Joker",
@@ -79,12 +85,16 @@ __all__ = [
     "SerializationError",
     "StatusFlag",
     "StoreConfig",
+    "StoreUrl",
     "ValueClass",
     "__version__",
     "config_from_data",
     "deserialize",
+    "format_store_url",
     "is_text_format",
+    "open_store",
     "register_store_kind",
+    "register_url_scheme",
     "serialize",
     "store_from_config",
     "to_key",

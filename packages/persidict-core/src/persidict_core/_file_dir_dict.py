@@ -23,8 +23,9 @@ from persidict_safestr import (
 from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, MutationPolicyError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
-from ._persidict import PersiDict
+from ._persidict import EntryInfo, KeyLike, PersiDict
 from ._serialization import deserialize, serialize
+from ._urls import file_url, format_store_url
 
 __all__ = ["FileDirDict", "FileDirDictConfig"]
 
@@ -277,6 +278,17 @@ class FileDirDict(PersiDict):
     def _read_path(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        result = self._read_file(path, key, if_etag_differs)
+        if result is ETAG_HAS_NOT_CHANGED:
+            return result
+        data, etag = result  # type: ignore[misc]
+        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        return value, etag
+
+    def _read_file(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    ) -> tuple[bytes, str] | ETagHasNotChangedFlag:
+        """Return ``(stored bytes, etag)`` of the key's file, or `ETAG_HAS_NOT_CHANGED`."""
         if if_etag_differs is not None:
             # An unchanged file is answered by one lstat, without opening it (cache revalidation).
             try:
@@ -316,8 +328,16 @@ class FileDirDict(PersiDict):
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
-        return value, etag
+        return data, etag
+
+    def read_bytes(self, key: KeyLike) -> bytes:
+        """Return the bytes of ``key``'s file as stored (KeyError if absent)."""
+        k = NonEmptySafeStrTuple(key)
+        directory, path = self._file_path(k)
+        if len(k) > 1 and not self._is_inside(directory):
+            raise KeyError(k)
+        data, _ = self._read_file(path, k)  # type: ignore[misc]
+        return data  # type: ignore[no-any-return]
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         directory, path = self._file_path(key)
@@ -538,6 +558,19 @@ class FileDirDict(PersiDict):
                 except KeyError:
                     continue
             yield key, value, timestamp
+
+    def list_entries(self) -> Iterator[EntryInfo]:
+        """Iterate over `EntryInfo` of every key: one ``stat`` per file, no file is opened."""
+        for key, entry in self._scan(with_entries=True):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted by another process while we iterate
+            yield EntryInfo(key, st.st_size, st.st_mtime_ns / 1e9, _etag_of(st))
+
+    def to_url(self) -> str:
+        """Return the ``file://`` URL of this store (non-default parameters in its query)."""
+        return format_store_url(file_url(self._base_dir), self._config, {"base_dir": self._base_dir})
 
     def _clear(self) -> None:
         directories = []
