@@ -98,9 +98,7 @@ def s3_url(s3_endpoint: str) -> Callable[..., str]:
 
 
 @pytest.fixture
-def aws_env(
-    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def aws_env(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The same dummy credentials in this process (for checks made with the library)."""
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         monkeypatch.delenv(name)

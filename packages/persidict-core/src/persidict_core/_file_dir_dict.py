@@ -337,7 +337,7 @@ class FileDirDict(PersiDict):
         if len(k) > 1 and not self._is_inside(directory):
             raise KeyError(k)
         data, _ = self._read_file(path, k)  # type: ignore[misc]
-        return data  # type: ignore[no-any-return]
+        return data
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         directory, path = self._file_path(key)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import heapq
 import random
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple

@@ -198,7 +198,10 @@ def open_store(url: str | os.PathLike[str], **params: Any) -> PersiDict | Any:
             query[name] = str(value)
     kind, location = scheme.resolver(StoreUrl(text, parsed.scheme, parsed.netloc, parsed.path, query))
     given = {name: value for name, value in query.items() if name not in scheme.options}
-    converted = {**_convert_query(kind, given), **{k: v for k, v in params.items() if k not in scheme.options}}
+    converted = {
+        **_convert_query(kind, given),
+        **{k: v for k, v in params.items() if k not in scheme.options},
+    }
     doubled = sorted(set(location) & set(converted))
     if doubled:
         raise ValueError(
@@ -244,10 +247,14 @@ def validated_config(kind: str, params: Mapping[str, Any], extra_names: Iterable
         errors: list[InitErrorDetails] = []
         for name in unknown:
             close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known parameters: {', '.join(candidates)}"
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; known parameters: {', '.join(candidates)}"
+            )
             errors.append(
                 {
-                    "type": PydanticCustomError("extra_forbidden", "Extra inputs are not permitted{hint}", {"hint": hint}),
+                    "type": PydanticCustomError(
+                        "extra_forbidden", "Extra inputs are not permitted{hint}", {"hint": hint}
+                    ),
                     "loc": (name,),
                     "input": params[name],
                 }
@@ -264,7 +271,8 @@ def _field_adapter(config_class: type[BaseModel], name: str) -> TypeAdapter[Any]
     info = config_class.model_fields.get(name)
     if info is None:
         return None
-    return TypeAdapter(info.rebuild_annotation() if hasattr(info, "rebuild_annotation") else info.annotation)
+    annotation: Any = info.rebuild_annotation()  # the type with its validators (Annotated)
+    return TypeAdapter(annotation)
 
 
 def _convert_query(kind: str, query: Mapping[str, str]) -> dict[str, Any]:
@@ -348,7 +356,9 @@ def _resolve_file_url(url: StoreUrl) -> tuple[str, dict[str, Any]]:
 
 def _resolve_memory_url(url: StoreUrl) -> tuple[str, dict[str, Any]]:
     if url.netloc or url.path not in ("", "/"):
-        raise ValueError(f"memory:// URLs take no name or path (each opens a new LocalDict), got {url.text!r}")
+        raise ValueError(
+            f"memory:// URLs take no name or path (each opens a new LocalDict), got {url.text!r}"
+        )
     return "local_dict", {}
 
 

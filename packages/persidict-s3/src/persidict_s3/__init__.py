@@ -13,9 +13,9 @@ Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botoc
 ``client_config``. boto3 is imported when the first store is created, not by this import.
 """
 
+from . import _url_scheme  # noqa: F401  (registers the s3:// scheme of store URLs)
 from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
 from ._s3_dict import S3Dict, S3Dict_FileDirCached, S3DictConfig
-from . import _url_scheme  # noqa: F401  (registers the s3:// scheme of store URLs)
 from ._version import __version__
 
 __all__ = [

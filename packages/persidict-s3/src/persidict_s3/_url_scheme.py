@@ -22,7 +22,8 @@ def _resolve_s3_url(url: StoreUrl) -> tuple[str, dict[str, Any]]:
     cache = url.query.get("cache", "local")
     if cache not in CACHE_OPTIONS:
         raise ValueError(
-            f"cache={cache!r} in {url.text!r}: use cache=local (S3Dict, the default) or cache=none (BasicS3Dict)"
+            f"cache={cache!r} in {url.text!r}: "
+            "use cache=local (S3Dict, the default) or cache=none (BasicS3Dict)"
         )
     return CACHE_OPTIONS[cache], {"bucket_name": url.netloc, "root_prefix": url.path.lstrip("/")}
 

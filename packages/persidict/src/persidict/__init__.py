@@ -8,7 +8,8 @@ Public names, by the distribution that provides them:
 
 * ``persidict-safestr``: the key type (``SafeStrTuple``, ``NonEmptySafeStrTuple``) and the
   safe-character helpers.
-* ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors and configuration.
+* ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors, configuration and
+  store URLs (``open_store``).
 * ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
@@ -16,6 +17,9 @@ Public names, by the distribution that provides them:
 A name whose distribution is not installed raises ``MissingBackendError`` (an
 ``ImportError``) that says which distribution to install. ``__version__`` is the installed
 version of the ``persidict`` distribution.
+
+The ``persidict`` command line (``persidict._cli``, run by the console script or
+``python -m persidict``) is never imported from here, so the library does not load click or rich.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
         DeserializationError,
         EmptyDict,
         EmptyDictConfig,
+        EntryInfo,
         ETagHasNotChangedFlag,
         FileDirDict,
         FileDirDictConfig,
@@ -57,6 +62,10 @@ if TYPE_CHECKING:
         PersiDictError,
         SerializationError,
         StoreConfig,
+        StoreUrl,
+        format_store_url,
+        open_store,
+        register_url_scheme,
         store_from_config,
     )
     from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
@@ -123,6 +132,11 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "EmptyDictConfig": _CORE,
     "store_from_config": _CORE,
     "KNOWN_PARAMETER_NAMES": _CORE,
+    "EntryInfo": _CORE,
+    "StoreUrl": _CORE,
+    "open_store": _CORE,
+    "register_url_scheme": _CORE,
+    "format_store_url": _CORE,
     # persidict-cache
     "MutableDictCached": _CACHE,
     "AppendOnlyDictCached": _CACHE,
@@ -162,6 +176,7 @@ __all__ = [
     "ETagHasNotChangedFlag",
     "EmptyDict",
     "EmptyDictConfig",
+    "EntryInfo",
     "FileDirDict",
     "FileDirDictConfig",
     "Joker",
@@ -183,10 +198,14 @@ __all__ = [
     "SafeStrTuple",
     "SerializationError",
     "StoreConfig",
+    "StoreUrl",
     "WriteOnceDict",
     "WriteOnceDictConfig",
     "contains_unsafe_chars",
+    "format_store_url",
     "get_safe_chars",
+    "open_store",
+    "register_url_scheme",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
     "store_from_config",

@@ -301,7 +301,8 @@ def ls_command(url: str, prefix: str, long_format: bool, as_json: bool) -> int:
         _print_json({"keys": [_entry_json(entry, head) for entry in entries]})
     else:
         _write_lines(
-            f"{entry.size:>10}  {_iso(entry.timestamp)}  {entry.etag or '-'}  {_key_text(head + tuple(entry.key))}"
+            f"{entry.size:>10}  {_iso(entry.timestamp)}  {entry.etag or '-'}  "
+            + _key_text(head + tuple(entry.key))
             for entry in entries
         )
     return EXIT_OK
@@ -524,7 +525,12 @@ def _already_copied(source: PersiDict, target: PersiDict, src: EntryInfo, dst: E
 @click.argument("dst", metavar="DST")
 @click.option("--prefix", "-p", default=None, help="Copy only the keys under this prefix.")
 @click.option(
-    "--workers", "-w", default=_DEFAULT_WORKERS, show_default=True, type=click.IntRange(min=1), help="Threads."
+    "--workers",
+    "-w",
+    default=_DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads.",
 )
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would be copied; write nothing.")
 @click.option("--skip-existing", is_flag=True, help="Skip every key the destination has, without comparing.")
@@ -595,7 +601,12 @@ def _guarded(func: Callable[[NonEmptySafeStrTuple], _T]) -> Callable[[NonEmptySa
 @cli.command("verify")
 @url_argument
 @click.option(
-    "--workers", "-w", default=_DEFAULT_WORKERS, show_default=True, type=click.IntRange(min=1), help="Threads."
+    "--workers",
+    "-w",
+    default=_DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads.",
 )
 @json_option
 def verify_command(url: str, workers: int, as_json: bool) -> int:
@@ -614,7 +625,9 @@ def verify_command(url: str, workers: int, as_json: bool) -> int:
     unreadable: list[dict[str, str]] = []
     for key, outcome in _run_parallel(_guarded(read), keys, workers, "verifying", not as_json):
         if isinstance(outcome, BaseException):
-            unreadable.append({"key": _key_text(key), "error": f"{type(outcome).__name__}: {_describe(outcome)}"})
+            unreadable.append(
+                {"key": _key_text(key), "error": f"{type(outcome).__name__}: {_describe(outcome)}"}
+            )
         elif outcome:
             checked += 1
     unreadable.sort(key=lambda item: item["key"])
