@@ -238,3 +238,17 @@ def test_failures_exit_1_and_debug_shows_the_traceback(run: Run, tmp_path: Path)
 def test_version_and_help(run: Run) -> None:
     assert _ok(run("--version")).out.startswith("persidict, version ")
     assert "cp" in _ok(run("--help")).out
+
+
+def test_the_installed_console_script_runs(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    script = shutil.which("persidict", path=os.path.dirname(sys.executable))
+    assert script is not None, "the persidict console script is not installed next to this Python"
+    folder = str(tmp_path / "store")
+    subprocess.run([script, "put", folder, "a/b", '{"x": 1}'], check=True, env=cli_env, timeout=120)
+    shown = subprocess.run([script, "ls", folder], capture_output=True, text=True, env=cli_env, timeout=120)
+    assert (shown.returncode, shown.stdout) == (0, "a/b\n")
