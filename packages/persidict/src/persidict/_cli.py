@@ -395,6 +395,8 @@ def du_command(url: str, depth: int, as_json: bool) -> int:
 @json_option
 def get_command(url: str, key: str, raw: bool, as_json: bool) -> int:
     """Print the value of KEY (json and text formats as text, pkl as a short repr)."""
+    from persidict_core import deserialize
+
     if raw and as_json:
         raise UsageProblem("--raw and --json exclude each other")
     store = _open(url)
@@ -404,15 +406,20 @@ def get_command(url: str, key: str, raw: bool, as_json: bool) -> int:
         sys.stdout.buffer.write(store.read_bytes(k))
         sys.stdout.buffer.flush()
         return EXIT_OK
-    value = store[k]
     fmt = store.serialization_format
+    data: Any
     if fmt == "json":
-        text = store.read_bytes(k).decode("utf-8")
-        data: Any = json.loads(text)
-    elif isinstance(value, str) and fmt != "pkl":
-        text, data = value, value
+        # One read: the stored JSON is the text to print, and decoding it checks it.
+        stored = store.read_bytes(k)
+        value = deserialize(stored, fmt, context=f"key {_key_text(k)!r}")
+        text = stored.decode("utf-8")
+        data = json.loads(text)
     else:
-        text, data = _short_repr(value), _jsonable(value)
+        value = store[k]
+        if isinstance(value, str) and fmt != "pkl":
+            text, data = value, value
+        else:
+            text, data = _short_repr(value), _jsonable(value)
     if as_json:
         _print_json({"key": _key_text(k), "format": fmt, "value": data, "repr": _short_repr(value)})
     else:
