@@ -252,3 +252,16 @@ def test_the_installed_console_script_runs(tmp_path: Path, cli_env: dict[str, st
     subprocess.run([script, "put", folder, "a/b", '{"x": 1}'], check=True, env=cli_env, timeout=120)
     shown = subprocess.run([script, "ls", folder], capture_output=True, text=True, env=cli_env, timeout=120)
     assert (shown.returncode, shown.stdout) == (0, "a/b\n")
+
+
+def test_s3_is_read_without_a_local_cache_unless_asked(
+    run: Run, s3_url: Callable[..., str], tmp_path: Path, aws_env: dict[str, str]
+) -> None:
+    url = s3_url("nocache")
+    _ok(run("put", url, "k", "1"))
+    assert _ok(run("info", url)).json()["kind"] == "basic_s3_dict"
+    assert not (tmp_path / "__s3_dict__").exists()  # no cache folder left in the current directory
+    cached = _ok(run("info", url + f"&cache=local&base_dir={tmp_path / 'cache'}")).json()
+    assert cached["kind"] == "s3_dict" and cached["base_dir"] == str(tmp_path / "cache")
+    assert _ok(run("get", url + "&cache=local", "k")).out == "1\n"
+    assert (tmp_path / "__s3_dict__").is_dir()  # the default cache folder, as the library makes it
