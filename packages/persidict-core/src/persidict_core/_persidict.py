@@ -149,8 +149,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             ValueError: No URL can describe this store (an in-memory store, a wrapper).
         """
         raise ValueError(
-            f"A {type(self).__name__} cannot be described by a store URL; "
-            "save its config (store.config.model_dump_json()) and open it with '@config.json'"
+            f"A {type(self).__name__} cannot be described by a store URL; if its storage outlives "
+            "this process, save its config (store.config.model_dump_json()) to a file and open it "
+            "with '@file.json'"
         )
 
     def _runtime_parts(self) -> dict[str, Any]:

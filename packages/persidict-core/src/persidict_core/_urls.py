@@ -154,16 +154,12 @@ def _parse_query(query: str, url: str) -> dict[str, str]:
 def open_store(url: str | os.PathLike[str], **params: Any) -> PersiDict | Any:
     """Open the store a URL describes.
 
-    ========================================  =========================================
-    URL                                       store
-    ========================================  =========================================
-    ``./data``, ``/abs/path``, ``~/data``     ``FileDirDict(base_dir=...)``
-    ``file:///abs/path``                      ``FileDirDict(base_dir="/abs/path")``
-    ``memory://``                             a new, empty ``LocalDict()``
-    ``s3://bucket/prefix``                    ``S3Dict(bucket_name=..., root_prefix=...)``
-    ``s3://bucket/prefix?cache=none``         ``BasicS3Dict(...)`` (no local cache)
-    ``@config.json``                          ``store_from_config(<the file's JSON>)``
-    ========================================  =========================================
+    - ``./data``, ``/abs/path``, ``~/data``: ``FileDirDict(base_dir=...)``;
+    - ``file:///abs/path``: ``FileDirDict(base_dir="/abs/path")``;
+    - ``memory://``: a new, empty ``LocalDict()``;
+    - ``s3://bucket/prefix``: ``S3Dict(bucket_name=..., root_prefix=...)``, and with
+      ``?cache=none`` a ``BasicS3Dict`` (no local cache);
+    - ``@config.json``: ``store_from_config(<the file's JSON>)``.
 
     Query parameters are constructor parameters of the shared vocabulary, written as text
     (``?serialization_format=json&digest_len=8&append_only=true``,
