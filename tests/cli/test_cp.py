@@ -176,3 +176,37 @@ def test_an_interrupted_copy_is_finished_by_a_rerun(
     assert result["skipped"] == done_before  # every object the killed copy wrote is complete
     assert result["copied"] == n - done_before
     assert _contents(url + "&cache=none") == expected
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    import os
+    import pty
+
+    _fill(tmp_path / "src", 50)
+    controller, terminal = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "persidict", "cp", str(tmp_path / "src"), str(tmp_path / "dst")],
+            env={**cli_env, "COLUMNS": "100", "TERM": "xterm"},
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=240,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break  # the terminal's other end is closed: everything was read
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal != -1:
+            os.close(terminal)
+        os.close(controller)
+    assert completed.returncode == 0
+    assert completed.stdout.decode().startswith("copied 50, skipped 0, failed 0")
+    assert b"copying" in shown and b"50/50" in shown  # rich drew the bar on the terminal
