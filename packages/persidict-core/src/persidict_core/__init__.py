@@ -4,6 +4,8 @@ Public API (everything else lives in private modules):
 
 * stores: `PersiDict` (abstract base), `FileDirDict`, `LocalDict`, `EmptyDict`;
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
+* conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
+  sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
@@ -11,11 +13,39 @@ Public API (everything else lives in private modules):
   `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
   `format_store_url`;
 * `EntryInfo`, what `PersiDict.list_entries` yields (size, timestamp, etag without reading);
+* serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
+  `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+from ._conditional import (
+    ALWAYS_RETRIEVE,
+    ANY_ETAG,
+    ETAG_HAS_CHANGED,
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    AlwaysRetrieveFlag,
+    AnyETagFlag,
+    ConditionalOperationResult,
+    ETagConditionFlag,
+    ETagHasChangedFlag,
+    ETagIfExists,
+    ETagIsTheSameFlag,
+    ETagValue,
+    IfETagChangedRetrieveFlag,
+    ItemNotAvailableFlag,
+    NeverRetrieveFlag,
+    OperationResult,
+    RetrieveValueFlag,
+    TransformingFunction,
+    ValueNotRetrievedFlag,
+    ValueType,
+)
 from ._config import (
     KNOWN_PARAMETER_NAMES,
     LocalDirPath,
@@ -48,28 +78,48 @@ from ._jokers import (
     KeepCurrentFlag,
     StatusFlag,
 )
+from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
-from ._serialization import deserialize, is_text_format, serialize
+from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
 
 __all__ = [
+    "ALWAYS_RETRIEVE",
+    "ANY_ETAG",
     "DELETE_CURRENT",
+    "ETAG_HAS_CHANGED",
     "ETAG_HAS_NOT_CHANGED",
+    "ETAG_IS_THE_SAME",
+    "IF_ETAG_CHANGED",
+    "ITEM_NOT_AVAILABLE",
     "KEEP_CURRENT",
     "KNOWN_PARAMETER_NAMES",
+    "NEVER_RETRIEVE",
+    "VALUE_NOT_RETRIEVED",
+    "AlwaysRetrieveFlag",
+    "AnyETagFlag",
     "BackendError",
+    "Codec",
     "ConcurrencyConflictError",
+    "ConditionalOperationResult",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
     "DeserializationError",
+    "ETagConditionFlag",
+    "ETagHasChangedFlag",
     "ETagHasNotChangedFlag",
+    "ETagIfExists",
+    "ETagIsTheSameFlag",
+    "ETagValue",
     "EmptyDict",
     "EmptyDictConfig",
     "EntryInfo",
     "FileDirDict",
     "FileDirDictConfig",
+    "IfETagChangedRetrieveFlag",
+    "ItemNotAvailableFlag",
     "Joker",
     "KeepCurrentFlag",
     "KeyLike",
@@ -80,19 +130,28 @@ __all__ = [
     "MissingBackendError",
     "MutationPolicyError",
     "NestedStoreConfig",
+    "NeverRetrieveFlag",
+    "OperationResult",
     "PersiDict",
     "PersiDictError",
+    "RetrieveValueFlag",
     "SerializationError",
     "StatusFlag",
     "StoreConfig",
     "StoreUrl",
+    "TransformingFunction",
     "ValueClass",
+    "ValueNotRetrievedFlag",
+    "ValueType",
     "__version__",
     "config_from_data",
     "deserialize",
     "format_store_url",
+    "get_codec",
     "is_text_format",
     "open_store",
+    "register_codec",
+    "register_json_class",
     "register_store_kind",
     "register_url_scheme",
     "serialize",
