@@ -6,9 +6,10 @@ and hooks change what happens on the way:
 * ``latency``: seconds added to every request (a realistic S3 round trip for benchmarks);
 * ``fault``: a callable deciding, per request, to answer an S3 error instead (503 SlowDown,
   500, 403, ...), either without forwarding or after forwarding (a reply lost on the way back);
-* ``serialize_writes``: PUTs of one object are forwarded one at a time, as S3 itself
-  serializes them; moto checks ``If-None-Match`` but then writes without a lock, so without
-  this a conditional-write race cannot tell a correct client from a racy one.
+* ``serialize_writes``: PUTs and DELETEs of one object are forwarded one at a time, as S3
+  itself serializes them; moto checks ``If-None-Match`` and ``If-Match`` but then writes or
+  deletes without a lock, so without this a conditional-write race cannot tell a correct
+  client from a racy one.
 
 It also counts requests and response body bytes per method. The proxy is bounded (at most
 ``max_concurrency`` requests forwarded at once, idle connections closed after a few seconds)
@@ -78,7 +79,7 @@ class S3Proxy:
         upstream_url: The moto server, e.g. ``http://127.0.0.1:5123``.
         latency: Seconds added to every request.
         fault: Optional `FaultHook`.
-        serialize_writes: Forward PUTs of one object path one at a time.
+        serialize_writes: Forward PUTs and DELETEs of one object path one at a time.
         max_concurrency: Requests forwarded at once, at most.
     """
 
@@ -208,6 +209,8 @@ class S3Proxy:
                 raise AssertionError("unreachable")
 
             def _send(self, status: int, headers: list[tuple[str, str]], data: bytes, method: str) -> None:
+                # Counted before the answer leaves: a client that has its answer sees it counted.
+                proxy._count(method, status, 0 if method == "HEAD" or status == 304 else len(data))
                 self.send_response(status)
                 has_length = False
                 for name, value in headers:
@@ -224,7 +227,6 @@ class S3Proxy:
                 self.end_headers()
                 if method != "HEAD" and status != 304 and data:
                     self.wfile.write(data)
-                proxy._count(method, status, 0 if method == "HEAD" else len(data))
 
             def _error(self, fault: Fault, method: str) -> None:
                 body = (
@@ -245,7 +247,7 @@ class S3Proxy:
                     self._error(fault, method)
                     return
                 with proxy._slots:
-                    if proxy.serialize_writes and method == "PUT":
+                    if proxy.serialize_writes and method in {"PUT", "DELETE"}:
                         with proxy._lock:
                             path_lock = proxy._path_locks[self.path.split("?", 1)[0]]
                         with path_lock:

@@ -44,7 +44,7 @@ def test_client_config_is_written_as_json(mocked_aws: None) -> None:
     [
         ("s3://", ValueError, "names a bucket"),
         ("s3://bucket-c?cache=maybe", ValueError, "cache='maybe'"),
-        ("s3://bucket-c?bucket=x", ValidationError, "did you mean 'bucket_name'?"),
+        ("s3://bucket-c?bucket=x", ValidationError, "'bucket' is not a parameter of any persidict store"),
         ("s3://bucket-c?cache=none&max_pool_connections=0", ValidationError, "max_pool_connections"),
         ("s3://bucket-c?endpoint_ur=http://x", ValidationError, "did you mean 'endpoint_url'?"),
     ],

@@ -6,7 +6,10 @@ from typing import Any, ClassVar, Literal
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     KeyLike,
     MutationPolicyError,
     NestedStoreConfig,
@@ -15,7 +18,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -34,7 +37,7 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
 
 
-class AppendOnlyDictCached(MainStoreListing, PersiDict):
+class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -43,6 +46,9 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
     iteration, timestamps and ETags go to the main store, so keys added by other processes are
     seen at once. Writes go to the main store (atomically, only if the key is absent), then
     to the cache. The wrapper itself is append-only.
+
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
 
     Args:
         main_dict: The store that holds the data; it must be append-only.
@@ -57,11 +63,13 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache"})
     _config: AppendOnlyDictCachedConfig
 
-    def __init__(self, main_dict: PersiDict, data_cache: PersiDict, **other_params: Any) -> None:
+    def __init__(self, main_dict: StoreOrConfig, data_cache: StoreOrConfig, **other_params: Any) -> None:
         owner = type(self).__name__
         main = require_store("main_dict", main_dict, owner)
         cache = require_store("data_cache", data_cache, owner)
@@ -79,6 +87,7 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         self._main = main
         self._data_cache = cache
         self._cache_append_only = cache.append_only
+        self._adopt_capabilities(self._main)
 
     # ----------------------------------------------------------------- components
     @property
@@ -108,6 +117,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except MutationPolicyError:
             pass  # an append-only cache already holds it: the same value, since main is append-only
 
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        # A stored value never changes: whatever value a result carries can be cached for good.
+        if etag is not ITEM_NOT_AVAILABLE and value is not VALUE_NOT_RETRIEVED:
+            self._cache(key, value)
+
     # ----------------------------------------------------------------- reads
     def __getitem__(self, key: KeyLike) -> Any:
         """Return the value of ``key``: from the cache if it holds it, else from the main store."""
@@ -127,11 +141,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except KeyError:
             pass
         else:
-            etag = self._main._etag(key)
+            etag = self._main.etag(key)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
             return value, etag
-        result = self._main._read(key, if_etag_differs=if_etag_differs)
+        result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         if result is not ETAG_HAS_NOT_CHANGED:
             self._cache(key, result[0])  # type: ignore[index]
         return result
@@ -149,7 +163,7 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear an append-only store")
+        raise self._refuse_mutation(None, "clear")
 
     def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
         return type(self)(self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix))

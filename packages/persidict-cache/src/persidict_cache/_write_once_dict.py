@@ -23,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
 
@@ -49,7 +49,7 @@ class WriteOnceDictConfig(StoreConfig):
         return float(value)
 
 
-class WriteOnceDict(MainStoreListing, PersiDict):
+class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     """A store where the first write of a key wins and later writes of it are ignored.
 
     Made for content-addressed data, where writing a key again means writing the same value
@@ -65,7 +65,8 @@ class WriteOnceDict(MainStoreListing, PersiDict):
 
     Args:
         wrapped_dict: An append-only store; default ``FileDirDict(append_only=True)``, which
-            uses the directory ``__file_dir_dict__`` in the current directory.
+            uses the directory ``__file_dir_dict__`` in the current directory. May be given as
+            its config (a `StoreConfig` or its dict, as in `get_params`).
         p_consistency_checks: Probability from 0 to 1 of checking a repeated write; None (or
             `KEEP_CURRENT`) means 0.
         **other_params: Other names of the shared parameter vocabulary are ignored;
@@ -78,13 +79,16 @@ class WriteOnceDict(MainStoreListing, PersiDict):
             unknown parameter name is given.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
+    mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
     def __init__(
         self,
-        wrapped_dict: PersiDict | None = None,
+        wrapped_dict: StoreOrConfig | None = None,
         p_consistency_checks: float | KeepCurrentFlag | None = None,
         **other_params: Any,
     ) -> None:
@@ -107,6 +111,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
         )
         super().__init__(config)
         self._main = wrapped
+        self._adopt_capabilities(self._main)
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0
@@ -215,13 +220,13 @@ class WriteOnceDict(MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear a write-once store")
+        raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._main._read(key, if_etag_differs=if_etag_differs)
+        return self._main.get_item_if_etag_changed(key, if_etag_differs)
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._main._contains(key)

@@ -6,9 +6,11 @@ Public API (everything else lives in private modules):
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
 * conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
   sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
-* errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
+* errors: `PersiDictError` and its subclasses, each also a builtin exception
+  (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
-  `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+  `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
 * store URLs: `open_store` (``./data``, ``file://``, ``memory://``, ``s3://``, ``@config.json``),
   `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
   `format_store_url`;
@@ -53,7 +55,9 @@ from ._config import (
     StoreConfig,
     ValueClass,
     config_from_data,
+    parameter_vocabulary,
     register_store_kind,
+    store_factory,
     store_from_config,
 )
 from ._empty_dict import EmptyDict, EmptyDictConfig
@@ -150,11 +154,13 @@ __all__ = [
     "get_codec",
     "is_text_format",
     "open_store",
+    "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "register_store_kind",
     "register_url_scheme",
     "serialize",
+    "store_factory",
     "store_from_config",
     "to_key",
 ]

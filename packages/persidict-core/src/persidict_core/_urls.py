@@ -14,7 +14,6 @@ Schemes are a registry (`register_url_scheme`): another distribution adds its ow
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import json
@@ -25,9 +24,8 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ._config import KNOWN_PARAMETER_NAMES, StoreConfig, _lookup_kind, split_parameters, store_from_config
+from ._config import StoreConfig, _lookup_kind, split_parameters, store_from_config
 from ._errors import MissingBackendError
 
 if TYPE_CHECKING:
@@ -224,9 +222,9 @@ def _open_saved_config(path: str, params: Mapping[str, Any]) -> PersiDict | Any:
 def validated_config(kind: str, params: Mapping[str, Any], extra_names: Iterable[str] = ()) -> StoreConfig:
     """Validate constructor parameters of the shared vocabulary into the config of ``kind``.
 
-    The one place where store URLs meet the parameter vocabulary: known names that do not
-    apply to the store are dropped (as the constructors do), and an unknown name is the
-    config's ``extra_forbidden`` `ValidationError`, with the closest known name suggested.
+    The one place where store URLs meet the parameter vocabulary, with the constructors' rule:
+    names of the vocabulary that do not apply to the store are dropped, and a name no store
+    defines is a `ValidationError` with the closest known name suggested.
 
     Args:
         kind: A registered store kind.
@@ -234,29 +232,10 @@ def validated_config(kind: str, params: Mapping[str, Any], extra_names: Iterable
         extra_names: More names that count as known for the suggestion (scheme options).
     """
     config_class, factory = _lookup_kind(kind)
-    fields = set(config_class.model_fields) - {"kind"}
-    applicable = getattr(factory, "applicable_parameters", None) or frozenset(fields)
-    known = KNOWN_PARAMETER_NAMES | fields
-    unknown = [name for name in params if name not in known]
-    if unknown:
-        candidates = sorted(known | set(extra_names))
-        errors: list[InitErrorDetails] = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-            hint = (
-                f"; did you mean {close[0]!r}?" if close else f"; known parameters: {', '.join(candidates)}"
-            )
-            errors.append(
-                {
-                    "type": PydanticCustomError(
-                        "extra_forbidden", "Extra inputs are not permitted{hint}", {"hint": hint}
-                    ),
-                    "loc": (name,),
-                    "input": params[name],
-                }
-            )
-        raise ValidationError.from_exception_data(config_class.__name__, errors)
-    kept = split_parameters(params, applicable)
+    # The registered config's fields apply too (a subclass may register a config of its own).
+    fields = frozenset(config_class.model_fields) - {"kind"}
+    applicable = (getattr(factory, "applicable_parameters", None) or frozenset()) | fields
+    kept = split_parameters(params, applicable, config_class, extra_names)
     config = config_class.model_validate({**kept, "kind": kind})
     assert isinstance(config, StoreConfig)
     return config

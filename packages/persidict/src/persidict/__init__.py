@@ -18,8 +18,8 @@ A name whose distribution is not installed raises ``MissingBackendError`` (an
 ``ImportError``) that says which distribution to install. ``__version__`` is the installed
 version of the ``persidict`` distribution.
 
-The ``persidict`` command line (``persidict._cli``, run by the console script or
-``python -m persidict``) is never imported from here, so the library does not load click or rich.
+The ``persidict`` command line (run by the console script or ``python -m persidict``) is never
+imported from here, so the library does not load click or rich.
 """
 
 from __future__ import annotations
@@ -91,9 +91,11 @@ if TYPE_CHECKING:
         format_store_url,
         get_codec,
         open_store,
+        parameter_vocabulary,
         register_codec,
         register_json_class,
         register_url_scheme,
+        store_factory,
         store_from_config,
     )
     from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
@@ -107,6 +109,8 @@ if TYPE_CHECKING:
     from persidict_safestr import (
         SAFE_CHARS,
         SAFE_STRING_MAX_LENGTH,
+        BoundedCache,
+        BoundedSet,
         NonEmptySafeStrTuple,
         SafeStrTuple,
         contains_unsafe_chars,
@@ -126,6 +130,8 @@ _MULTI = ("persidict_multi", "persidict-multi")
 _LAZY_NAMES: dict[str, tuple[str, str]] = {
     # persidict-safestr
     "SafeStrTuple": _SAFESTR,
+    "BoundedCache": _SAFESTR,
+    "BoundedSet": _SAFESTR,
     "NonEmptySafeStrTuple": _SAFESTR,
     "get_safe_chars": _SAFESTR,
     "replace_unsafe_chars": _SAFESTR,
@@ -159,6 +165,8 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "LocalDictConfig": _CORE,
     "EmptyDictConfig": _CORE,
     "store_from_config": _CORE,
+    "store_factory": _CORE,
+    "parameter_vocabulary": _CORE,
     "KNOWN_PARAMETER_NAMES": _CORE,
     "EntryInfo": _CORE,
     "StoreUrl": _CORE,
@@ -235,6 +243,8 @@ __all__ = [
     "BackendError",
     "BasicS3Dict",
     "BasicS3DictConfig",
+    "BoundedCache",
+    "BoundedSet",
     "Codec",
     "ConcurrencyConflictError",
     "ConditionalOperationResult",
@@ -287,11 +297,13 @@ __all__ = [
     "get_codec",
     "get_safe_chars",
     "open_store",
+    "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "register_url_scheme",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
+    "store_factory",
     "store_from_config",
     "unsign_safe_str_tuple",
 ]
