@@ -28,14 +28,14 @@ CURRENT = f"{sys.version_info[0]}.{sys.version_info[1]}"
 # (`--extra-pythons 3.12` adds another); `tests_check` fails the run unless the last passed.
 TEST_PYTHONS = sorted({PYTHONS[0], PYTHONS[-1], CURRENT}, key=lambda v: tuple(map(int, v.split("."))))
 
-# folder under packages/ -> (distribution, import name, tests folder under tests/)
-PACKAGES: dict[str, tuple[str, str, str]] = {
-    "safestr": ("persidict-safestr", "persidict_safestr", "safestr"),
-    "persidict-core": ("persidict-core", "persidict_core", "core"),
-    "persidict-cache": ("persidict-cache", "persidict_cache", "cache"),
-    "persidict-s3": ("persidict-s3", "persidict_s3", "s3"),
-    "persidict-multi": ("persidict-multi", "persidict_multi", "multi"),
-    "persidict": ("persidict", "persidict", "meta"),
+# folder under packages/ -> (distribution, import name, test folders under tests/)
+PACKAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "safestr": ("persidict-safestr", "persidict_safestr", ("safestr",)),
+    "persidict-core": ("persidict-core", "persidict_core", ("core",)),
+    "persidict-cache": ("persidict-cache", "persidict_cache", ("cache",)),
+    "persidict-s3": ("persidict-s3", "persidict_s3", ("s3",)),
+    "persidict-multi": ("persidict-multi", "persidict_multi", ("multi",)),
+    "persidict": ("persidict", "persidict", ("meta", "cli")),  # cli: the console script
 }
 FOLDER_OF_DIST = {dist: folder for folder, (dist, _, _) in PACKAGES.items()}
 
@@ -193,10 +193,10 @@ def tests_isolated(session: nox.Session, package: str) -> None:
     The package and its sibling dependencies are installed from their local folders (not
     editable); third-party dependencies come from the index as a user would get them.
     """
-    dist, _, tests_folder = PACKAGES[package]
+    dist, _, tests_folders = PACKAGES[package]
     closure = _sibling_closure(package)
     test_deps = _test_deps(*_ISOLATED_TEST_DEPS)
-    if package == "persidict-s3":
+    if package in ("persidict-s3", "persidict"):  # the command line is tested on moto's S3 server too
         test_deps += _test_deps("moto", "boto3")
     if package == "persidict":
         test_deps += _test_deps(*_META_TEST_DEPS)
@@ -206,7 +206,7 @@ def tests_isolated(session: nox.Session, package: str) -> None:
     if package in ("safestr", "persidict-core", "persidict-cache", "persidict-multi"):
         _assert_not_importable(session, "boto3", "botocore")
     session.log(f"{dist} installed with its dependencies only: {', '.join(closure)}")
-    session.run("pytest", *(session.posargs or PARALLEL + [f"tests/{tests_folder}"]))
+    session.run("pytest", *(session.posargs or PARALLEL + [f"tests/{folder}" for folder in tests_folders]))
 
 
 _ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis"}

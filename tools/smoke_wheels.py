@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import os
+import shutil
+import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 PACKAGES = {
@@ -55,6 +59,17 @@ def main() -> int:
         return 1
     version = persidict.__version__
     print(f"imported {len(PACKAGES)} packages and {len(names)} facade names (persidict {version})")
+    script = shutil.which("persidict", path=os.path.dirname(sys.executable))
+    if script is None:
+        print("the persidict console script is not installed")
+        return 1
+    with tempfile.TemporaryDirectory() as folder:
+        ran = subprocess.run([script, "put", folder, "k", "[1, 2]"], capture_output=True, text=True)
+        shown = subprocess.run([script, "get", folder, "k"], capture_output=True, text=True)
+        if ran.returncode or shown.stdout != "[1, 2]\n":
+            print(f"the persidict console script failed: {ran.stderr}{shown.stderr}")
+            return 1
+    print(f"the console script works: {script}")
     return 0
 
 

@@ -60,6 +60,11 @@ EXPECTED: dict[str, set[str]] = {
         "store_factory",
         "parameter_vocabulary",
         "KNOWN_PARAMETER_NAMES",
+        "EntryInfo",
+        "StoreUrl",
+        "open_store",
+        "register_url_scheme",
+        "format_store_url",
         "ALWAYS_RETRIEVE",
         "ANY_ETAG",
         "ETAG_HAS_CHANGED",
@@ -211,6 +216,18 @@ def test_import_persidict_imports_nothing_heavy() -> None:
         "import sys, persidict\n"
         "heavy = {'boto3', 'botocore', 'pydantic', 'persidict_core', 'persidict_s3', 'persidict_cache'}\n"
         "loaded = sorted(heavy & set(sys.modules))\n"
+        "assert not loaded, loaded\n"
+    )
+
+
+def test_import_persidict_and_open_store_import_no_cli_library() -> None:
+    if importlib.util.find_spec("persidict_core") is None:
+        pytest.skip("persidict-core is not installed here")
+    _run(
+        "import sys, persidict\n"
+        "store = persidict.open_store('memory://')\n"
+        "store['k'] = 1\n"
+        "loaded = sorted({'click', 'rich', 'persidict._cli', 'boto3'} & set(sys.modules))\n"
         "assert not loaded, loaded\n"
     )
 

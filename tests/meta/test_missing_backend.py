@@ -42,3 +42,9 @@ def test_missing_backend_error_is_the_core_one() -> None:
 def test_local_names_still_work() -> None:
     assert persidict.FileDirDict.__name__ == "FileDirDict"
     assert persidict.MutableDictCached.__name__ == "MutableDictCached"
+
+
+def test_s3_urls_name_the_missing_distribution() -> None:
+    with pytest.raises(persidict.MissingBackendError, match=r"pip install persidict-s3"):
+        persidict.open_store("s3://bucket/prefix")
+    assert type(persidict.open_store("memory://")).__name__ == "LocalDict"

@@ -24,7 +24,6 @@ from persidict_core import (
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
-from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
 
@@ -199,6 +198,10 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
         return self._main._etag(k)
 
     def _check_consistency(self, key: NonEmptySafeStrTuple, value: Any) -> None:
+        # deepdiff is imported on the first check: it takes longer to import than the rest of
+        # persidict, and every `import persidict_s3` (S3Dict uses the cache wrappers) paid for it.
+        from ._consistency import describe_difference
+
         self._checks_attempted += 1
         stored = self._main._read(key)[0]  # type: ignore[index]
         difference = describe_difference(stored, value)

@@ -11,6 +11,10 @@ Public API (everything else lives in private modules):
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
   `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
+* store URLs: `open_store` (``./data``, ``file://``, ``memory://``, ``s3://``, ``@config.json``),
+  `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
+  `format_store_url`;
+* `EntryInfo`, what `PersiDict.list_entries` yields (size, timestamp, etag without reading);
 * serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
   `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
@@ -80,8 +84,9 @@ from ._jokers import (
 )
 from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
-from ._persidict import KeyLike, PersiDict, to_key
+from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
+from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
 
 __all__ = [
@@ -114,6 +119,7 @@ __all__ = [
     "ETagValue",
     "EmptyDict",
     "EmptyDictConfig",
+    "EntryInfo",
     "FileDirDict",
     "FileDirDictConfig",
     "IfETagChangedRetrieveFlag",
@@ -136,6 +142,7 @@ __all__ = [
     "SerializationError",
     "StatusFlag",
     "StoreConfig",
+    "StoreUrl",
     "TransformingFunction",
     "ValueClass",
     "ValueNotRetrievedFlag",
@@ -143,12 +150,15 @@ __all__ = [
     "__version__",
     "config_from_data",
     "deserialize",
+    "format_store_url",
     "get_codec",
     "is_text_format",
+    "open_store",
     "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "register_store_kind",
+    "register_url_scheme",
     "serialize",
     "store_factory",
     "store_from_config",

@@ -11,7 +11,7 @@ import functools
 import importlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -324,12 +324,18 @@ to any store type; a name outside this set (a typo) is a validation error.
 
 
 def unknown_parameter_error(
-    config_class: type[BaseModel], params: Mapping[str, Any], unknown: list[str]
+    config_class: type[BaseModel],
+    params: Mapping[str, Any],
+    unknown: list[str],
+    extra_names: Iterable[str] = (),
 ) -> ValidationError:
-    """Build the `ValidationError` for parameter names that no store defines, with a did-you-mean."""
+    """Build the `ValidationError` for parameter names that no store defines, with a did-you-mean.
+
+    ``extra_names`` are more names to suggest (the options of a store URL's scheme).
+    """
     import difflib
 
-    candidates = sorted(parameter_vocabulary() | set(config_class.model_fields))
+    candidates = sorted(parameter_vocabulary() | set(config_class.model_fields) | set(extra_names))
     errors: list[InitErrorDetails] = []
     for name in unknown:
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
@@ -346,9 +352,14 @@ def unknown_parameter_error(
 
 
 def split_parameters(
-    params: Mapping[str, Any], applicable: AbstractSet[str], config_class: type[BaseModel]
+    params: Mapping[str, Any],
+    applicable: AbstractSet[str],
+    config_class: type[BaseModel],
+    extra_names: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Keep the parameters a store uses and drop the other names of the shared vocabulary.
+
+    ``extra_names`` are suggested too when a name is unknown (see `unknown_parameter_error`).
 
     Raises:
         pydantic.ValidationError: A name no store defines (with a did-you-mean).
@@ -361,7 +372,7 @@ def split_parameters(
         elif not is_parameter_name(name):
             unknown.append(name)
     if unknown:
-        raise unknown_parameter_error(config_class, params, unknown)
+        raise unknown_parameter_error(config_class, params, unknown, extra_names)
     return kept
 
 

@@ -34,8 +34,9 @@ from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
-from ._persidict import PersiDict, _key_or_none
+from ._persidict import EntryInfo, KeyLike, PersiDict, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
+from ._urls import file_url, format_store_url
 
 if sys.platform == "win32":
     import msvcrt
@@ -492,6 +493,15 @@ class FileDirDict(PersiDict):
     def _read_path(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        return self._read_file(path, key, if_etag_differs, decode=True)
+
+    def _read_file(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        """Return ``(value, etag)`` of the key's file (its stored bytes unless ``decode``).
+
+        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs``.
+        """
         if if_etag_differs is not None:
             # An unchanged file is answered by one lstat, without opening it (cache revalidation).
             try:
@@ -517,7 +527,7 @@ class FileDirDict(PersiDict):
             etag = _etag_of(st)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
-            if st.st_size >= _STREAM_READ_MIN and self._streams:
+            if decode and st.st_size >= _STREAM_READ_MIN and self._streams:
                 # Large: the codec reads the value out of the file, without the file's bytes in
                 # memory beside the value (the first bytes tell whether it is compressed).
                 head = os.read(fd, 4)
@@ -543,12 +553,23 @@ class FileDirDict(PersiDict):
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not decode:
+            return data, etag
         try:
             value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
         except DeserializationError as exc:
             exc.key, exc.location = key, path
             raise
         return value, etag
+
+    def read_bytes(self, key: KeyLike) -> bytes:
+        """Return the bytes of ``key``'s file as stored (KeyError if absent)."""
+        k = NonEmptySafeStrTuple(key)
+        directory, path = self._file_path(k)
+        if len(k) > 1 and not self._is_inside(directory):
+            raise KeyError(k)
+        data, _ = self._read_file(path, k, None, decode=False)  # type: ignore[misc]
+        return cast(bytes, data)
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         etag = self._put(key, value, ITEM_NOT_AVAILABLE if only_if_absent else None)
@@ -1025,6 +1046,19 @@ class FileDirDict(PersiDict):
                 except KeyError:
                     continue
             yield key, value, timestamp
+
+    def list_entries(self) -> Iterator[EntryInfo]:
+        """Iterate over `EntryInfo` of every key: one ``stat`` per file, no file is opened."""
+        for key, entry in self._scan(with_entries=True):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted by another process while we iterate
+            yield EntryInfo(key, st.st_size, st.st_mtime_ns / 1e9, _etag_of(st))
+
+    def to_url(self) -> str:
+        """Return the ``file://`` URL of this store (non-default parameters in its query)."""
+        return format_store_url(file_url(self._base_dir), self._config, {"base_dir": self._base_dir})
 
     def _clear(self) -> None:
         """Delete every key file (the skip rules of `_scan`), then the folders left empty.

@@ -12,6 +12,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
@@ -42,8 +43,9 @@ from ._config import (
 )
 from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
+from ._serialization import serialize
 
-__all__ = ["KeyLike", "PersiDict", "to_key"]
+__all__ = ["EntryInfo", "KeyLike", "PersiDict", "to_key"]
 
 KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
@@ -60,6 +62,23 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
         TypeError: The key is not a str, a sequence of str or a SafeStrTuple.
     """
     return NonEmptySafeStrTuple(key)
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What a listing knows about a stored value, without reading it (see `PersiDict.list_entries`).
+
+    Attributes:
+        key: The key.
+        size: Bytes of the stored value (as `PersiDict.read_bytes` returns them).
+        timestamp: POSIX time of the key's last write.
+        etag: The key's ETag (None for stores without ETags).
+    """
+
+    key: NonEmptySafeStrTuple
+    size: int
+    timestamp: float
+    etag: str | None
 
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
@@ -241,6 +260,20 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         if not isinstance(store, cls):
             raise TypeError(f"The config describes a {type(store).__name__}, not a {cls.__name__}")
         return store
+
+    def to_url(self) -> str:
+        """Return a URL that `open_store` turns into a store equal to this one.
+
+        The query holds the parameters that differ from their defaults.
+
+        Raises:
+            ValueError: No URL can describe this store (an in-memory store, a wrapper).
+        """
+        raise ValueError(
+            f"A {type(self).__name__} cannot be described by a store URL; if its storage outlives "
+            "this process, save its config (store.config.model_dump_json()) to a file and open it "
+            "with '@file.json'"
+        )
 
     def _runtime_parts(self) -> dict[str, Any]:
         """Constructor arguments that the config cannot hold (overridden by in-memory stores)."""
@@ -668,6 +701,30 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             return result
         value, new_etag = result  # type: ignore[misc]
         return self._checked_read_value(k, value), new_etag
+
+    # ----------------------------------------------------------------- stored bytes
+    def read_bytes(self, key: KeyLike) -> bytes:
+        """Return the stored bytes of ``key``'s value, without decoding them.
+
+        Files and S3 objects are returned as they are stored (compressed, if they were
+        written so); stores that keep no bytes (in memory) and wrappers return the value
+        encoded in the store's serialization format. Raises KeyError if the key is absent.
+        """
+        k = _key(key)
+        value = self[k]
+        return serialize(value, self._format, context=f"key {tuple(k)!r}")
+
+    def list_entries(self) -> Iterator[EntryInfo]:
+        """Iterate over `EntryInfo` (key, size, timestamp, etag) of every key, reading no values.
+
+        Files and S3 get all of it from their listing; other stores ask per key (and may
+        read values to learn their size). Keys deleted meanwhile are skipped.
+        """
+        for key, timestamp in self.keys_and_timestamps():
+            try:
+                yield EntryInfo(key, len(self.read_bytes(key)), timestamp, self.etag(key))
+            except KeyError:
+                continue
 
     # ----------------------------------------------------------------- conditional operations
     def _observe(

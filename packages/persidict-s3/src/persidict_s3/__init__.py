@@ -6,10 +6,14 @@ Public API:
 * `S3Dict` (also named `S3Dict_FileDirCached`): a `BasicS3Dict` with a local file cache
   validated by ETag; `S3DictConfig` describes it.
 
+Importing this package registers the ``s3://bucket/prefix`` scheme of store URLs
+(``persidict_core.open_store``): an `S3Dict`, or a `BasicS3Dict` with ``?cache=none``.
+
 Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botocore
 ``client_config``. boto3 is imported when the first store is created, not by this import.
 """
 
+from . import _url_scheme  # noqa: F401  (registers the s3:// scheme of store URLs)
 from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
 from ._s3_dict import S3Dict, S3Dict_FileDirCached, S3DictConfig
 from ._version import __version__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Final, Literal
+from urllib.parse import quote
 
 from pydantic import JsonValue, PositiveInt, field_validator
 
@@ -11,6 +12,7 @@ from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ITEM_NOT_AVAILABLE,
     DeserializationError,
+    EntryInfo,
     ETagHasNotChangedFlag,
     ETagValue,
     ItemNotAvailableFlag,
@@ -19,6 +21,7 @@ from persidict_core import (
     SerializationError,
     StoreConfig,
     deserialize,
+    format_store_url,
     serialize,
     to_key,
 )
@@ -26,7 +29,7 @@ from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_el
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
 
-__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of"]
+__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of", "s3_store_url"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
@@ -42,6 +45,20 @@ def content_type_of(serialization_format: str) -> str:
 def normalize_root_prefix(value: str) -> str:
     """Return ``value`` ending with ``/`` (the empty prefix stays empty)."""
     return value if not value or value.endswith("/") else value + "/"
+
+
+def s3_store_url(config: StoreConfig, *, cache: bool) -> str:
+    """Return the ``s3://`` URL of an S3 store's config (``cache=False``: ``?cache=none``)."""
+    bucket = quote(config.bucket_name, safe="")  # type: ignore[attr-defined]
+    prefix = quote(config.root_prefix, safe="/~()_-.=")  # type: ignore[attr-defined]
+    url = format_store_url(
+        f"s3://{bucket}/{prefix}".rstrip("/"),
+        config,
+        {"bucket_name": config.bucket_name, "root_prefix": config.root_prefix},  # type: ignore[attr-defined]
+    )
+    if cache:
+        return url
+    return url + ("&" if "?" in url else "?") + "cache=none"
 
 
 class BasicS3DictConfig(StoreConfig):
@@ -334,6 +351,32 @@ class BasicS3Dict(PersiDict):
                 if all(is_safe_str_element(element) for element in elements):
                     entries.append((make_key(elements), name, timestamp))
             yield entries
+
+    def list_entries(self) -> Iterator[EntryInfo]:
+        """Iterate over `EntryInfo` of every key, from the listing alone (no object is read)."""
+        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        extension = self._extension
+        start, cut = len(self._root_prefix), -len(extension)
+        for page in self._connection.list_object_pages(self._root_prefix):
+            for name, timestamp, size, etag in page:
+                if not name.endswith(extension):
+                    continue
+                elements = name[start:cut].split("/")
+                if all(is_safe_str_element(element) for element in elements):
+                    yield EntryInfo(make_key(elements), size, timestamp, etag)
+
+    def read_bytes(self, key: KeyLike) -> bytes:
+        """Return the object of ``key`` as stored, undecoded (KeyError if absent)."""
+        k = to_key(key)
+        result = self._connection.get(self._object_name(k))
+        if result is None:
+            raise KeyError(k)
+        assert isinstance(result, tuple)
+        return result[0]
+
+    def to_url(self) -> str:
+        """Return ``s3://<bucket>/<root_prefix>?cache=none`` plus the non-default parameters."""
+        return s3_store_url(self._config, cache=False)
 
     def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         for page in self._listed_pages():

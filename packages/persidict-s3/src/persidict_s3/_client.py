@@ -481,6 +481,11 @@ class S3Connection:
 
     def list_pages(self, prefix: str) -> Iterator[list[tuple[str, float]]]:
         """Yield pages of ``(object name, last-modified POSIX seconds)`` under ``prefix``."""
+        for page in self.list_object_pages(prefix):
+            yield [(name, timestamp) for name, timestamp, _, _ in page]
+
+    def list_object_pages(self, prefix: str) -> Iterator[list[tuple[str, float, int, str]]]:
+        """Yield pages of ``(object name, last-modified POSIX seconds, size, etag)`` under ``prefix``."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": prefix}
         while True:
             try:
@@ -488,7 +493,12 @@ class S3Connection:
             except Exception as exc:
                 raise self._translate(exc, "list_objects_v2", f"list prefix {prefix!r} of") from exc
             yield [
-                (entry["Key"], float(int(entry["LastModified"].timestamp())))
+                (
+                    entry["Key"],
+                    float(int(entry["LastModified"].timestamp())),
+                    int(entry.get("Size", 0)),
+                    entry.get("ETag", ""),
+                )
                 for entry in response.get("Contents", ())
             ]
             token = response.get("NextContinuationToken")

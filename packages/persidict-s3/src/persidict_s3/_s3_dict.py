@@ -17,6 +17,7 @@ from persidict_core import (
     ITEM_NOT_AVAILABLE,
     NEVER_RETRIEVE,
     ConditionalOperationResult,
+    EntryInfo,
     ETagConditionFlag,
     ETagHasNotChangedFlag,
     ETagIfExists,
@@ -34,7 +35,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
+from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, s3_store_url
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 
 __all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
@@ -254,6 +255,18 @@ class S3Dict(PersiDict):
     def object_name(self, key: KeyLike) -> str:
         """Return the S3 object name of ``key``."""
         return self._main.object_name(key)
+
+    def read_bytes(self, key: KeyLike) -> bytes:
+        """Return the S3 object of ``key`` as stored (read from S3, not from the cache)."""
+        return self._main.read_bytes(key)
+
+    def list_entries(self) -> Iterator[EntryInfo]:
+        """Iterate over `EntryInfo` of every key, from the S3 listing alone."""
+        return self._main.list_entries()
+
+    def to_url(self) -> str:
+        """Return ``s3://<bucket>/<root_prefix>`` plus the non-default parameters."""
+        return s3_store_url(self._config, cache=True)
 
     # ----------------------------------------------------------------- reads
     def __getitem__(self, key: KeyLike) -> Any:

@@ -8,7 +8,8 @@ Public names, by the distribution that provides them:
 
 * ``persidict-safestr``: the key type (``SafeStrTuple``, ``NonEmptySafeStrTuple``) and the
   safe-character helpers.
-* ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors and configuration.
+* ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors, configuration and
+  store URLs (``open_store``).
 * ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
@@ -16,6 +17,9 @@ Public names, by the distribution that provides them:
 A name whose distribution is not installed raises ``MissingBackendError`` (an
 ``ImportError``) that says which distribution to install. ``__version__`` is the installed
 version of the ``persidict`` distribution.
+
+The ``persidict`` command line (run by the console script or ``python -m persidict``) is never
+imported from here, so the library does not load click or rich.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
         DeserializationError,
         EmptyDict,
         EmptyDictConfig,
+        EntryInfo,
         ETagConditionFlag,
         ETagHasChangedFlag,
         ETagHasNotChangedFlag,
@@ -79,13 +84,17 @@ if TYPE_CHECKING:
         RetrieveValueFlag,
         SerializationError,
         StoreConfig,
+        StoreUrl,
         TransformingFunction,
         ValueNotRetrievedFlag,
         ValueType,
+        format_store_url,
         get_codec,
+        open_store,
         parameter_vocabulary,
         register_codec,
         register_json_class,
+        register_url_scheme,
         store_factory,
         store_from_config,
     )
@@ -159,6 +168,11 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "store_factory": _CORE,
     "parameter_vocabulary": _CORE,
     "KNOWN_PARAMETER_NAMES": _CORE,
+    "EntryInfo": _CORE,
+    "StoreUrl": _CORE,
+    "open_store": _CORE,
+    "register_url_scheme": _CORE,
+    "format_store_url": _CORE,
     "ALWAYS_RETRIEVE": _CORE,
     "ANY_ETAG": _CORE,
     "ETAG_HAS_CHANGED": _CORE,
@@ -245,6 +259,7 @@ __all__ = [
     "ETagValue",
     "EmptyDict",
     "EmptyDictConfig",
+    "EntryInfo",
     "FileDirDict",
     "FileDirDictConfig",
     "IfETagChangedRetrieveFlag",
@@ -271,17 +286,21 @@ __all__ = [
     "SafeStrTuple",
     "SerializationError",
     "StoreConfig",
+    "StoreUrl",
     "TransformingFunction",
     "ValueNotRetrievedFlag",
     "ValueType",
     "WriteOnceDict",
     "WriteOnceDictConfig",
     "contains_unsafe_chars",
+    "format_store_url",
     "get_codec",
     "get_safe_chars",
+    "open_store",
     "parameter_vocabulary",
     "register_codec",
     "register_json_class",
+    "register_url_scheme",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
     "store_factory",
