@@ -4,6 +4,8 @@ Public API (everything else lives in private modules):
 
 * stores: `PersiDict` (abstract base), `FileDirDict`, `LocalDict`, `EmptyDict`;
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
+* conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
+  sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
@@ -12,6 +14,32 @@ Public API (everything else lives in private modules):
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+from ._conditional import (
+    ALWAYS_RETRIEVE,
+    ANY_ETAG,
+    ETAG_HAS_CHANGED,
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    AlwaysRetrieveFlag,
+    AnyETagFlag,
+    ConditionalOperationResult,
+    ETagConditionFlag,
+    ETagHasChangedFlag,
+    ETagIfExists,
+    ETagIsTheSameFlag,
+    ETagValue,
+    IfETagChangedRetrieveFlag,
+    ItemNotAvailableFlag,
+    NeverRetrieveFlag,
+    OperationResult,
+    RetrieveValueFlag,
+    TransformingFunction,
+    ValueNotRetrievedFlag,
+    ValueType,
+)
 from ._config import (
     KNOWN_PARAMETER_NAMES,
     LocalDirPath,
@@ -50,20 +78,38 @@ from ._serialization import deserialize, is_text_format, serialize
 from ._version import __version__
 
 __all__ = [
+    "ALWAYS_RETRIEVE",
+    "ANY_ETAG",
     "DELETE_CURRENT",
+    "ETAG_HAS_CHANGED",
     "ETAG_HAS_NOT_CHANGED",
+    "ETAG_IS_THE_SAME",
+    "IF_ETAG_CHANGED",
+    "ITEM_NOT_AVAILABLE",
     "KEEP_CURRENT",
     "KNOWN_PARAMETER_NAMES",
+    "NEVER_RETRIEVE",
+    "VALUE_NOT_RETRIEVED",
+    "AlwaysRetrieveFlag",
+    "AnyETagFlag",
     "BackendError",
     "ConcurrencyConflictError",
+    "ConditionalOperationResult",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
     "DeserializationError",
+    "ETagConditionFlag",
+    "ETagHasChangedFlag",
     "ETagHasNotChangedFlag",
+    "ETagIfExists",
+    "ETagIsTheSameFlag",
+    "ETagValue",
     "EmptyDict",
     "EmptyDictConfig",
     "FileDirDict",
     "FileDirDictConfig",
+    "IfETagChangedRetrieveFlag",
+    "ItemNotAvailableFlag",
     "Joker",
     "KeepCurrentFlag",
     "KeyLike",
@@ -74,12 +120,18 @@ __all__ = [
     "MissingBackendError",
     "MutationPolicyError",
     "NestedStoreConfig",
+    "NeverRetrieveFlag",
+    "OperationResult",
     "PersiDict",
     "PersiDictError",
+    "RetrieveValueFlag",
     "SerializationError",
     "StatusFlag",
     "StoreConfig",
+    "TransformingFunction",
     "ValueClass",
+    "ValueNotRetrievedFlag",
+    "ValueType",
     "__version__",
     "config_from_data",
     "deserialize",

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
 from ._config import StoreConfig
 from ._jokers import ETagHasNotChangedFlag
 from ._persidict import PersiDict
@@ -35,6 +36,7 @@ class EmptyDict(PersiDict):
 
     config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
     provides_etags: ClassVar[bool] = False
+    atomic_conditional_writes: ClassVar[bool] = True  # nothing is stored: nothing can race
 
     def __init__(
         self,
@@ -62,6 +64,15 @@ class EmptyDict(PersiDict):
         return None
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+        return False
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagIfExists | None:
+        # Every key is absent: a create-if-absent "succeeds" and keeps nothing; an ETag never matches.
+        return ITEM_NOT_AVAILABLE if expected_etag is ITEM_NOT_AVAILABLE else None
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         return False
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:

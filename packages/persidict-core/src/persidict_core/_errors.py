@@ -46,7 +46,27 @@ class MutationPolicyError(PersiDictError, KeyError, TypeError):
 
 
 class ConcurrencyConflictError(PersiDictError, RuntimeError):
-    """A conditional operation lost a race against another writer; retrying may succeed."""
+    """A read-modify-write lost every race against other writers; retrying later may succeed.
+
+    Raised by `PersiDict.transform_item` when all its attempts found the key changed between
+    reading it and writing it back.
+
+    Attributes:
+        key: The key that was being updated.
+        attempts: How many attempts were made (each lost its race).
+    """
+
+    def __init__(self, key: object, attempts: int) -> None:
+        super().__init__(key, attempts)  # both in args, so the error pickles and copies
+        self.key = key
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        key = tuple(self.key) if isinstance(self.key, tuple) else self.key
+        return (
+            f"Key {key!r} was changed by another writer during each of {self.attempts} "
+            "read-modify-write attempts"
+        )
 
 
 class BackendError(PersiDictError, RuntimeError):

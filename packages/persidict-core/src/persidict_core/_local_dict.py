@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+from ._conditional import ITEM_NOT_AVAILABLE, ETagValue, ItemNotAvailableFlag
 from ._config import StoreConfig
 from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
@@ -122,6 +123,9 @@ class LocalDict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
+    # Mutations hold the shared storage's lock; reads are single lookups of immutable entries.
+    atomic_conditional_writes: ClassVar[bool] = True
+    strong_etags: ClassVar[bool] = True  # ETags come from one counter per storage
 
     def __init__(
         self,
@@ -195,6 +199,31 @@ class LocalDict(PersiDict):
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         with self._storage.lock:
             return self._items.pop(self._full(key), None) is not None
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> str | None:
+        try:
+            stored = _snapshot_value(value)  # outside the lock: copying may be slow
+        except Exception as exc:
+            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}") from exc
+        full = self._full(key)
+        with self._storage.lock:
+            entry = self._items.get(full)
+            if (entry[2] if entry is not None else ITEM_NOT_AVAILABLE) != expected_etag:
+                return None
+            etag = str(next(self._storage.etags))
+            self._items[full] = (stored, time.time(), etag)
+        return etag
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        full = self._full(key)
+        with self._storage.lock:
+            entry = self._items.get(full)
+            if entry is None or entry[2] != expected_etag:
+                return False
+            del self._items[full]
+        return True
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._full(key) in self._items

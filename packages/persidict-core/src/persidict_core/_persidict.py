@@ -14,8 +14,23 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+from ._conditional import (
+    ALWAYS_RETRIEVE,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    ConditionalOperationResult,
+    ETagConditionFlag,
+    ETagIfExists,
+    ETagValue,
+    ItemNotAvailableFlag,
+    OperationResult,
+    RetrieveValueFlag,
+    TransformingFunction,
+)
 from ._config import StoreConfig, register_store_kind, split_parameters, store_from_config
-from ._errors import MutationPolicyError
+from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 
 __all__ = ["KeyLike", "PersiDict", "to_key"]
@@ -40,6 +55,36 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 _key = NonEmptySafeStrTuple
 
 
+class _InvalidArgumentError(ValueError, TypeError):
+    """A flag or count of the wrong kind: both a ValueError and a TypeError, so either catches it."""
+
+
+def _check_flag(name: str, value: object, flag_class: type) -> None:
+    if not isinstance(value, flag_class):
+        raise _InvalidArgumentError(f"{name} must be an instance of {flag_class.__name__}, got {value!r}")
+
+
+def _check_expected_etag(value: object) -> None:
+    if type(value) is not str and value is not ITEM_NOT_AVAILABLE:
+        raise _InvalidArgumentError(
+            f"expected_etag must be an ETag (str) or ITEM_NOT_AVAILABLE, got {value!r}"
+        )
+
+
+def _kept(new_etag: ETagIfExists, value: Any) -> Any:
+    """The value a write leaves stored: none when the store keeps nothing (no ETag)."""
+    return ITEM_NOT_AVAILABLE if new_etag is ITEM_NOT_AVAILABLE else value
+
+
+def _check_n_retries(n_retries: object) -> None:
+    if n_retries is None:
+        return
+    if isinstance(n_retries, bool) or not isinstance(n_retries, int):
+        raise TypeError(f"n_retries must be an int >= 0 or None, got {n_retries!r}")
+    if n_retries < 0:
+        raise ValueError(f"n_retries must be an int >= 0 or None, got {n_retries!r}")
+
+
 class PersiDict(MutableMapping[Any, Any], ABC):
     """A persistent dictionary: the API of ``dict`` over storage shared by many processes.
 
@@ -50,7 +95,10 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     Subclasses set `config_class` and implement the primitives ``_read``, ``_write``,
     ``_delete``, ``_contains``, ``_timestamp``, ``_etag``, ``_iter_entries`` and ``_subdict``
-    (and may override ``_count``, ``_iter_keys`` and ``_clear`` for speed).
+    (and may override ``_count``, ``_iter_keys`` and ``_clear`` for speed). The conditional
+    operations are written on ``_write_if_etag`` and ``_delete_if_etag``, whose default here
+    (check, then act) is correct but not atomic: a store that overrides them atomically sets
+    `atomic_conditional_writes`.
     """
 
     config_class: ClassVar[type[StoreConfig]] = StoreConfig
@@ -61,6 +109,14 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     """Constructor parameter names this store uses (others of the shared vocabulary are ignored)."""
     provides_etags: ClassVar[bool] = True
     """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
+    atomic_conditional_writes: ClassVar[bool] = False
+    """Whether ``_write_if_etag`` and ``_delete_if_etag`` are atomic against every other writer.
+
+    When False the conditional methods still give the right answers without concurrent writers,
+    but a check and its mutation can be split by another process.
+    """
+    strong_etags: ClassVar[bool] = False
+    """Whether two writes of a key never share an ETag (so an ETag identifies one write)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -192,6 +248,40 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         for key in list(self._iter_keys()):
             self._delete(key)
 
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagIfExists | None:
+        """Store ``value`` only if the key's ETag is ``expected_etag`` (`ITEM_NOT_AVAILABLE`: absent).
+
+        Returns the new ETag, or None when the condition did not hold (nothing was written).
+        A store that keeps nothing (`EmptyDict`) returns `ITEM_NOT_AVAILABLE` for a write made.
+        A store whose `atomic_conditional_writes` is True does the check and the write as one
+        step; this default checks, then writes (create-if-absent is atomic where ``_write`` is).
+        """
+        if expected_etag is ITEM_NOT_AVAILABLE:
+            try:
+                return self._write(key, value, only_if_absent=True)
+            except MutationPolicyError:
+                return None
+        try:
+            if (self._etag(key) or "") != expected_etag:  # a store without ETags reports ""
+                return None
+        except KeyError:
+            return None
+        return self._write(key, value, only_if_absent=False)
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        """Delete the key only if its ETag is ``expected_etag``; True if it was deleted.
+
+        Atomic when `atomic_conditional_writes` is True; this default checks, then deletes.
+        """
+        try:
+            if (self._etag(key) or "") != expected_etag:
+                return False
+        except KeyError:
+            return False
+        return self._delete(key)
+
     # ----------------------------------------------------------------- value checks
     def _check_value(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         if isinstance(value, PersiDict):
@@ -291,43 +381,51 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def setdefault(self, key: KeyLike, default: Any = None) -> Any:
         """Return the value of ``key``; if absent, store ``default`` and return it.
 
-        On an append-only store the insertion is atomic: if another process stores the key
-        first, its value is returned.
+        The insertion is atomic (an insert-if-absent): when several processes race, one stores
+        its default and every caller gets the value that is stored.
         """
         if isinstance(default, Joker):
             raise TypeError("setdefault() does not accept a joker as the default value")
         k = _key(key)
-        try:
-            return self[k]
-        except KeyError:
-            pass
-        self._check_value(k, default)
-        try:
-            self._write(k, default, only_if_absent=self._append_only)
-        except MutationPolicyError:
-            return self[k]
-        return default
+        checked = False
+        while True:
+            try:
+                value, _ = self._read(k)  # type: ignore[misc]
+                return self._checked_read_value(k, value)
+            except KeyError:
+                pass
+            if not checked:
+                self._check_value(k, default)
+                checked = True
+            if self._write_if_etag(k, default, ITEM_NOT_AVAILABLE) is not None:
+                return default
+            # Another writer created the key first: return what it stored.
 
     def pop(self, key: KeyLike, *default: Any) -> Any:
-        """Remove ``key`` and return its value (or ``default`` if given and the key is absent)."""
+        """Remove ``key`` and return its value (or ``default`` if given and the key is absent).
+
+        The value returned is exactly the one removed: if another writer replaces the value
+        between the read and the delete, the new value is read and popped instead.
+        """
         if len(default) > 1:
             raise TypeError(f"pop expected at most 2 arguments, got {1 + len(default)}")
         k = _key(key)
         if self._append_only:
             raise self._refuse_mutation(k, "pop")
-        try:
-            value = self[k]
-        except KeyError:
-            if default:
-                return default[0]
-            raise
-        if not self._delete(k):
-            # Another process or thread removed the key between our read and our delete: that
-            # pop got the value, this one did not (two pops must not both return it).
-            if default:
-                return default[0]
-            raise KeyError(k)
-        return value
+        while True:
+            try:
+                value, etag = self._read(k)  # type: ignore[misc]
+            except KeyError:
+                if default:
+                    return default[0]
+                raise
+            if etag is None:  # a store without ETags: nothing to compare, delete what is there
+                if self._delete(k):
+                    return self._checked_read_value(k, value)
+                continue
+            if self._delete_if_etag(k, etag):
+                return self._checked_read_value(k, value)
+            # The value changed or vanished meanwhile: look again.
 
     def popitem(self) -> tuple[NonEmptySafeStrTuple, Any]:
         """Remove and return some ``(key, value)`` pair; KeyError if the store is empty."""
@@ -335,11 +433,12 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             raise MutationPolicyError("Cannot popitem() from an append-only store")
         for key in self._iter_keys():
             try:
-                value = self[key]
+                value, etag = self._read(key)  # type: ignore[misc]
             except KeyError:
                 continue  # deleted by someone else meanwhile
-            if self._delete(key):
-                return key, value
+            # Remove exactly the version read: a value replaced meanwhile is not returned.
+            if self._delete_if_etag(key, etag) if etag is not None else self._delete(key):
+                return key, self._checked_read_value(key, value)
         raise KeyError("popitem(): the store is empty")
 
     def clear(self) -> None:
@@ -464,6 +563,275 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             return result
         value, new_etag = result  # type: ignore[misc]
         return self._checked_read_value(k, value), new_etag
+
+    # ----------------------------------------------------------------- conditional operations
+    def _observe(
+        self, key: NonEmptySafeStrTuple, expected_etag: ETagIfExists, retrieve_value: RetrieveValueFlag
+    ) -> tuple[ETagIfExists, Any]:
+        """Return ``(actual ETag, value)`` of ``key`` as of one moment, fetching as the flag says.
+
+        The value is `ITEM_NOT_AVAILABLE` for an absent key and `VALUE_NOT_RETRIEVED` when it
+        was not fetched. With `IF_ETAG_CHANGED` and a matching ETag nothing but the ETag is read.
+        """
+        try:
+            if retrieve_value is NEVER_RETRIEVE:
+                etag = self._etag(key)
+                return (etag if etag is not None else ""), VALUE_NOT_RETRIEVED
+            if retrieve_value is IF_ETAG_CHANGED and type(expected_etag) is str:
+                result = self._read(key, if_etag_differs=expected_etag)
+                if result is ETAG_HAS_NOT_CHANGED:
+                    return expected_etag, VALUE_NOT_RETRIEVED
+            else:
+                result = self._read(key)
+        except KeyError:
+            return ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
+        value, etag = result  # type: ignore[misc]
+        return (etag if etag is not None else ""), self._checked_read_value(key, value)
+
+    def _observe_etag(self, key: NonEmptySafeStrTuple) -> ETagIfExists:
+        try:
+            etag = self._etag(key)
+        except KeyError:
+            return ITEM_NOT_AVAILABLE
+        return etag if etag is not None else ""
+
+    def _value_for_result(
+        self,
+        key: NonEmptySafeStrTuple,
+        expected_etag: ETagIfExists,
+        actual_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag,
+    ) -> tuple[bool, Any]:
+        """Fetch the value to report for ``actual_etag``; ``(False, _)`` if the key moved on."""
+        if actual_etag is ITEM_NOT_AVAILABLE:
+            return True, ITEM_NOT_AVAILABLE
+        if retrieve_value is NEVER_RETRIEVE or (
+            retrieve_value is IF_ETAG_CHANGED and expected_etag == actual_etag
+        ):
+            return True, VALUE_NOT_RETRIEVED
+        seen, value = self._observe(key, ITEM_NOT_AVAILABLE, ALWAYS_RETRIEVE)
+        return seen == actual_etag, value
+
+    @staticmethod
+    def _check_condition_args(
+        condition: object, expected_etag: object, retrieve_value: object = IF_ETAG_CHANGED
+    ) -> None:
+        _check_flag("condition", condition, ETagConditionFlag)
+        _check_expected_etag(expected_etag)
+        _check_flag("retrieve_value", retrieve_value, RetrieveValueFlag)
+
+    def get_with_etag(self, key: KeyLike) -> ConditionalOperationResult[Any]:
+        """Return the value and its ETag, read together (one request on S3).
+
+        An absent key gives ``new_value`` and ``actual_etag`` both `ITEM_NOT_AVAILABLE`; the
+        result's ``condition_was_satisfied`` is always True.
+        """
+        k = _key(key)
+        etag, value = self._observe(k, ITEM_NOT_AVAILABLE, ALWAYS_RETRIEVE)
+        return ConditionalOperationResult(True, etag, etag, value)
+
+    def get_item_if(
+        self,
+        key: KeyLike,
+        *,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Check ``condition`` against the key's ETag and report the value; never mutates.
+
+        Args:
+            key: The key.
+            condition: `ANY_ETAG`, `ETAG_IS_THE_SAME` or `ETAG_HAS_CHANGED`.
+            expected_etag: The ETag the caller knows, or `ITEM_NOT_AVAILABLE`.
+            retrieve_value: Whether the result carries the value: `IF_ETAG_CHANGED` (default;
+                with a matching ETag the value is not transferred), `ALWAYS_RETRIEVE` or
+                `NEVER_RETRIEVE`.
+
+        Returns:
+            ``condition_was_satisfied``, the actual ETag (as ``actual_etag`` and
+            ``resulting_etag``) and ``new_value``: the value, `VALUE_NOT_RETRIEVED`, or
+            `ITEM_NOT_AVAILABLE` if the key is absent (never a KeyError).
+
+        Raises:
+            ValueError: A flag or ``expected_etag`` of the wrong kind (also a TypeError), before
+                any I/O.
+        """
+        self._check_condition_args(condition, expected_etag, retrieve_value)
+        k = _key(key)
+        actual, value = self._observe(k, expected_etag, retrieve_value)
+        satisfied = condition.is_satisfied(expected_etag, actual)
+        return ConditionalOperationResult(satisfied, actual, actual, value)
+
+    def set_item_if(
+        self,
+        key: KeyLike,
+        *,
+        value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Store ``value`` only if ``condition`` holds, as one atomic step.
+
+        ``value`` may be `KEEP_CURRENT` (no write) or `DELETE_CURRENT` (delete the key). When
+        the condition fails nothing changes and the result carries the current ETag and, as
+        ``retrieve_value`` says, the current value. A successful write reports the new ETag
+        and the value written; a delete reports `ITEM_NOT_AVAILABLE` for both.
+
+        Raises:
+            ValueError: A flag or ``expected_etag`` of the wrong kind (also a TypeError), before
+                any I/O.
+            TypeError: ``value`` cannot be stored here (wrong class, a store).
+            MutationPolicyError: On an append-only store: ``DELETE_CURRENT``, or a satisfied
+                condition over an existing key.
+        """
+        self._check_condition_args(condition, expected_etag, retrieve_value)
+        k = _key(key)
+        if value is DELETE_CURRENT:
+            if self._append_only:
+                raise self._refuse_mutation(k, "delete")
+        elif value is not KEEP_CURRENT:
+            self._check_value(k, value)
+        while True:
+            actual = self._observe_etag(k)
+            if not condition.is_satisfied(expected_etag, actual) or value is KEEP_CURRENT:
+                consistent, current = self._value_for_result(k, expected_etag, actual, retrieve_value)
+                if not consistent:
+                    continue  # changed between the two reads: observe again
+                return ConditionalOperationResult(
+                    value is KEEP_CURRENT and condition.is_satisfied(expected_etag, actual),
+                    actual,
+                    actual,
+                    current,
+                )
+            if value is DELETE_CURRENT:
+                if actual is ITEM_NOT_AVAILABLE:
+                    return ConditionalOperationResult(True, actual, actual, ITEM_NOT_AVAILABLE)
+                if self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+                    return ConditionalOperationResult(True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
+                continue
+            if self._append_only and actual is not ITEM_NOT_AVAILABLE:
+                raise self._refuse_mutation(k, "overwrite")
+            new_etag = self._write_if_etag(k, value, actual)
+            if new_etag is not None:
+                return ConditionalOperationResult(True, actual, new_etag, _kept(new_etag, value))
+            # Another writer changed the key after our check: check again against its ETag.
+
+    def setdefault_if(
+        self,
+        key: KeyLike,
+        *,
+        default_value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Insert ``default_value`` only if the key is absent and ``condition`` holds.
+
+        An existing key is never changed: the result then carries its ETag and, as
+        ``retrieve_value`` says, its value. The insertion is atomic: of several racers exactly
+        one inserts, the others see its value.
+
+        Raises:
+            ValueError: A flag or ``expected_etag`` of the wrong kind (also a TypeError), before
+                any I/O.
+            TypeError: ``default_value`` is a joker or cannot be stored here.
+        """
+        self._check_condition_args(condition, expected_etag, retrieve_value)
+        k = _key(key)
+        if isinstance(default_value, Joker):
+            raise TypeError("setdefault_if() does not accept a joker as the default value")
+        self._check_value(k, default_value)
+        while True:
+            actual = self._observe_etag(k)
+            satisfied = condition.is_satisfied(expected_etag, actual)
+            if actual is ITEM_NOT_AVAILABLE and satisfied:
+                new_etag = self._write_if_etag(k, default_value, ITEM_NOT_AVAILABLE)
+                if new_etag is not None:
+                    return ConditionalOperationResult(True, actual, new_etag, _kept(new_etag, default_value))
+                continue  # created by another writer meanwhile
+            consistent, current = self._value_for_result(k, expected_etag, actual, retrieve_value)
+            if consistent:
+                return ConditionalOperationResult(satisfied, actual, actual, current)
+
+    def discard_if(
+        self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
+    ) -> ConditionalOperationResult[Any]:
+        """Delete the key only if ``condition`` holds, as one atomic step.
+
+        A delete reports `ITEM_NOT_AVAILABLE` as ``resulting_etag`` and ``new_value``; a failed
+        condition leaves the key as it is (its value is reported as `VALUE_NOT_RETRIEVED`). An
+        absent key is not an error.
+
+        Raises:
+            ValueError: A flag or ``expected_etag`` of the wrong kind (also a TypeError), before
+                any I/O.
+            MutationPolicyError: The store is append-only.
+        """
+        self._check_condition_args(condition, expected_etag)
+        k = _key(key)
+        if self._append_only:
+            raise self._refuse_mutation(k, "discard")
+        while True:
+            actual = self._observe_etag(k)
+            satisfied = condition.is_satisfied(expected_etag, actual)
+            if actual is ITEM_NOT_AVAILABLE:
+                return ConditionalOperationResult(satisfied, actual, actual, ITEM_NOT_AVAILABLE)
+            if not satisfied:
+                return ConditionalOperationResult(False, actual, actual, VALUE_NOT_RETRIEVED)
+            if self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+                return ConditionalOperationResult(True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
+
+    def transform_item(
+        self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
+    ) -> OperationResult[Any]:
+        """Replace the value by ``transformer(value)`` atomically (a compare-and-swap loop).
+
+        ``transformer`` gets the current value, or `ITEM_NOT_AVAILABLE` if the key is absent,
+        and returns the new value, `KEEP_CURRENT` (no change) or `DELETE_CURRENT` (delete). If
+        another writer changes the key between the read and the write, the write is not made
+        and the loop starts again, so ``transformer`` may be called more than once.
+
+        Args:
+            key: The key.
+            transformer: The update, a function of the current value.
+            n_retries: How many times to retry after a lost race (None: forever).
+
+        Returns:
+            The resulting ETag and value (both `ITEM_NOT_AVAILABLE` if the key ends absent).
+
+        Raises:
+            ConcurrencyConflictError: Every one of the ``n_retries + 1`` attempts lost its race.
+            TypeError: ``n_retries`` is not an int or None.
+            ValueError: ``n_retries`` is negative.
+            MutationPolicyError: On an append-only store, a change of an existing key.
+        """
+        _check_n_retries(n_retries)
+        if not callable(transformer):
+            raise TypeError(f"transformer must be callable, got {transformer!r}")
+        k = _key(key)
+        attempts = 0
+        while True:
+            attempts += 1
+            actual, current = self._observe(k, ITEM_NOT_AVAILABLE, ALWAYS_RETRIEVE)
+            new_value = transformer(current)
+            if new_value is KEEP_CURRENT:
+                return OperationResult(actual, current)
+            if new_value is DELETE_CURRENT:
+                if self._append_only:
+                    raise self._refuse_mutation(k, "delete")
+                if actual is ITEM_NOT_AVAILABLE or self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+                    return OperationResult(ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
+            else:
+                if self._append_only and actual is not ITEM_NOT_AVAILABLE:
+                    raise self._refuse_mutation(k, "overwrite")
+                self._check_value(k, new_value)
+                new_etag = self._write_if_etag(k, new_value, actual)
+                if new_etag is not None:
+                    return OperationResult(new_etag, _kept(new_etag, new_value))
+            if n_retries is not None and attempts > n_retries:
+                raise ConcurrencyConflictError(k, attempts)
 
     # ----------------------------------------------------------------- hierarchy and sampling
     def get_subdict(self, prefix_key: KeyLike | Sequence[str] = ()) -> PersiDict:
