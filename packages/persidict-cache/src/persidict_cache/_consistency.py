@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any, Final
 
-from deepdiff import DeepDiff
-from deepdiff.operator import BaseOperator
+# deepdiff is imported on the first comparison, not with the package: it imports numpy (and
+# more) whenever installed, which would make ``import persidict_cache`` take a second.
 
 __all__ = ["describe_difference"]
 
 _MAX_REPORT: Final = 4000  # characters of the difference shown in an error message
 
 
-class _PandasOperator(BaseOperator):
-    """Compare pandas objects by content (deepdiff alone compares only their labels)."""
+@functools.cache
+def _pandas_operator_class() -> type[Any]:
+    from deepdiff.operator import BaseOperator
 
-    def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
-        old, new = level.t1, level.t2
-        if type(old) is not type(new) or not old.equals(new):
-            diff_instance.custom_report_result("values_changed", level, {"old_value": old, "new_value": new})
-        return True
+    class _PandasOperator(BaseOperator):  # type: ignore[misc]
+        """Compare pandas objects by content (deepdiff alone compares only their labels)."""
 
-    def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
-        """Leave values as they are (deepdiff asks this when it compares sets)."""
-        return obj
+        def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
+            old, new = level.t1, level.t2
+            if type(old) is not type(new) or not old.equals(new):
+                diff_instance.custom_report_result(
+                    "values_changed", level, {"old_value": old, "new_value": new}
+                )
+            return True
+
+        def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
+            """Leave values as they are (deepdiff asks this when it compares sets)."""
+            return obj
+
+    return _PandasOperator
 
 
-def _custom_operators() -> list[BaseOperator]:
+def _custom_operators() -> list[Any]:
     pandas = sys.modules.get("pandas")  # a pandas value means pandas is imported already
     if pandas is None:
         return []
-    return [_PandasOperator(types=[pandas.DataFrame, pandas.Series, pandas.Index])]
+    return [_pandas_operator_class()(types=[pandas.DataFrame, pandas.Series, pandas.Index])]
 
 
 def describe_difference(old: Any, new: Any) -> str | None:
@@ -41,6 +50,8 @@ def describe_difference(old: Any, new: Any) -> str | None:
     objects compare element by element, NaN equals NaN; types matter (``1`` differs from
     ``1.0``, a list from a tuple).
     """
+    from deepdiff import DeepDiff
+
     diff = DeepDiff(old, new, ignore_nan_inequality=True, custom_operators=_custom_operators())
     if not diff:
         return None

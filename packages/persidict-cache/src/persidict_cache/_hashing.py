@@ -207,7 +207,7 @@ class ValueHasher:
         self._feed_values(index.dtype, index.to_numpy(), where)
 
     def _feed_values(self, dtype: Any, values: Any, where: str) -> None:
-        """pandas values: the dtype's name (categorical, nullable ...) and the numpy values."""
+        """Pandas values: the dtype's name (categorical, nullable ...) and the numpy values."""
         self._hash.update(b"v" + str(dtype).encode() + b"\x00")
         self.feed(values, where)
 
@@ -228,7 +228,11 @@ class ValueHasher:
             self._hash.update(b"O")
             self._feed_name(b"C", type(value), f"{where} (its class)")
             constructor, args, *rest = (*reduced, None, None, None, None)[:6]
-            if getattr(constructor, "__name__", "") not in ("__newobj__", "__reconstructor", "_reconstructor"):
+            if getattr(constructor, "__name__", "") not in (
+                "__newobj__",
+                "__reconstructor",
+                "_reconstructor",
+            ):
                 self.feed(constructor, f"{where} (its constructor)")
             self.feed(tuple(args or ()), f"{where} (its constructor arguments)")
             state, list_items, dict_items = rest[0], rest[1], rest[2]
@@ -320,7 +324,9 @@ def _feed_memoryview(hasher: ValueHasher, value: memoryview, where: str) -> None
 def _feed_function(hasher: ValueHasher, value: Any, where: str) -> None:
     hasher._feed_name(b"G", value, where)
     bound_to = getattr(value, "__self__", None)
-    if isinstance(value, types.BuiltinFunctionType) and not isinstance(bound_to, (types.ModuleType, type(None))):
+    if isinstance(value, types.BuiltinFunctionType) and not isinstance(
+        bound_to, (types.ModuleType, type(None))
+    ):
         hasher.feed(bound_to, f"{where}.__self__")  # a builtin method such as [1].append
 
 

@@ -31,7 +31,6 @@ import re
 import socket
 import threading
 import time
-import types
 import uuid
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass
@@ -325,7 +324,7 @@ class MemoizedFunction(Generic[P, R]):
     def _bound_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
         params = self._params
         if not kwargs and self._positional_only_fast and len(args) == len(params):
-            pairs = [(param.name, value) for param, value in zip(params, args)]  # the fast path
+            pairs = [(param.name, value) for param, value in zip(params, args, strict=True)]  # the fast path
         else:
             try:
                 bound = self._signature.bind(*args, **kwargs)
@@ -523,7 +522,9 @@ class MemoizedFunction(Generic[P, R]):
                 retrieve_value=NEVER_RETRIEVE,
             )
             if swapped.condition_was_satisfied:
-                return _Lease(leases, lease_key, cast(str, swapped.resulting_etag), owner, self._lease_seconds)
+                return _Lease(
+                    leases, lease_key, cast(str, swapped.resulting_etag), owner, self._lease_seconds
+                )
             if swapped.actual_etag is not ITEM_NOT_AVAILABLE:
                 return cast(str, swapped.actual_etag)  # another waiter took it over first
             # released meanwhile: try to insert again
@@ -707,4 +708,3 @@ def memoize(
         )
 
     return decorate
-

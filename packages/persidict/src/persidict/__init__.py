@@ -9,7 +9,8 @@ Public names, by the distribution that provides them:
 * ``persidict-safestr``: the key type (``SafeStrTuple``, ``NonEmptySafeStrTuple``) and the
   safe-character helpers.
 * ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors and configuration.
-* ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``.
+* ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``,
+  ``memoize``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
 
@@ -27,10 +28,13 @@ if TYPE_CHECKING:
     from persidict_cache import (
         AppendOnlyDictCached,
         AppendOnlyDictCachedConfig,
+        MemoizedFunction,
+        MemoStats,
         MutableDictCached,
         MutableDictCachedConfig,
         WriteOnceDict,
         WriteOnceDictConfig,
+        memoize,
     )
     from persidict_core import (
         ALWAYS_RETRIEVE,
@@ -178,6 +182,9 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "MutableDictCachedConfig": _CACHE,
     "AppendOnlyDictCachedConfig": _CACHE,
     "WriteOnceDictConfig": _CACHE,
+    "memoize": _CACHE,
+    "MemoizedFunction": _CACHE,
+    "MemoStats": _CACHE,
     # persidict-s3
     "BasicS3Dict": _S3,
     "S3Dict": _S3,
@@ -234,6 +241,8 @@ __all__ = [
     "KeepCurrentFlag",
     "LocalDict",
     "LocalDictConfig",
+    "MemoStats",
+    "MemoizedFunction",
     "MissingBackendError",
     "MutableDictCached",
     "MutableDictCachedConfig",
@@ -259,6 +268,7 @@ __all__ = [
     "WriteOnceDictConfig",
     "contains_unsafe_chars",
     "get_safe_chars",
+    "memoize",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
     "store_from_config",
