@@ -8,9 +8,14 @@ Figures (speed ratio = raw time / our time, so 1.0 = as fast as raw boto3):
 * a bulk read of 500 keys through a proxy that adds 20 ms to every request (a realistic S3
   round trip; on bare moto the server's CPU is the bottleneck, not the network), with the
   parallel path (``get_many`` and ``items()``) vs one-by-one gets (target 5x);
+* conditional operations: ``get_item_if`` with a matching ETag (one 304, no value) vs a plain
+  raw GET of the same 100 KB value (target 1.0: never slower than fetching the value) and vs a
+  raw conditional GET answered 304 (1/1.3: our overhead); ``transform_item(+1)`` on one key
+  from 4 threads, each with its own store, through a proxy that serializes writes of one
+  object as S3 does, vs the same compare-and-swap loop written with raw boto3 calls (0.7);
 * extra figures that must be zero: value bytes transferred by an ``S3Dict`` read of an
-  unchanged cached value and by a ``MutableDictCached`` hit over ``BasicS3Dict``, and requests
-  made by an ``AppendOnlyDictCached`` hit.
+  unchanged cached value, by a ``MutableDictCached`` hit over ``BasicS3Dict`` and by a
+  ``get_item_if`` with a matching ETag, and requests made by an ``AppendOnlyDictCached`` hit.
 
 Needs moto[server] and boto3. Run: ``python benchmarks/bench_s3.py`` (``--no-fail`` to report
 without failing).
@@ -160,6 +165,108 @@ def bench_bulk_read(report: Report, endpoint: str, proxy_url: str) -> None:
     report.add(f"bulk read {BULK_KEYS} keys: dict(items())", items, one_by_one, 5.0, note)
 
 
+def bench_conditional_get(report: Report, endpoint: str, raw: Any) -> None:
+    from persidict_core import ETAG_IS_THE_SAME, VALUE_NOT_RETRIEVED
+    from persidict_s3 import BasicS3Dict
+
+    bucket = "bench-conditional"
+    value = {"payload": "x" * 100_000}
+    store = BasicS3Dict(bucket, endpoint_url=endpoint)
+    etag = store.set_item_get_etag("k", value)
+    assert etag is not None
+    name = store.object_name("k")
+    meter = GetMeter(store.connection.client)
+
+    def ours() -> None:
+        result = store.get_item_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag)
+        assert result.new_value is VALUE_NOT_RETRIEVED
+
+    def raw_get() -> None:
+        pickle.loads(raw.get_object(Bucket=bucket, Key=name)["Body"].read())
+
+    def raw_304() -> None:
+        try:
+            raw.get_object(Bucket=bucket, Key=name, IfNoneMatch=etag)
+        except raw.exceptions.ClientError as exc:
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+        else:  # pragma: no cover - moto answers 304
+            raise AssertionError("expected 304")
+
+    meter.reset()
+    ours()
+    report.extra["get_item_if_matching_etag_value_bytes"] = meter.value_bytes
+    report.extra["get_item_if_matching_etag_requests"] = meter.requests
+    ours_s, raw_s = interleaved(ours, raw_get, number=30, rounds=7)
+    report.add("get_item_if, matching ETag (304) vs a plain GET of 100 KB", ours_s, raw_s, 1.0)
+    ours_s, raw_s = interleaved(ours, raw_304, number=30, rounds=7)
+    report.add("get_item_if, matching ETag (304) vs a raw 304", ours_s, raw_s, 1 / 1.3)
+
+
+TRANSFORM_THREADS = 4
+TRANSFORM_PER_THREAD = 40
+
+
+def bench_transform_item(report: Report, endpoint: str, proxy_url: str) -> None:
+    import boto3
+
+    from persidict_core import ITEM_NOT_AVAILABLE
+    from persidict_s3 import BasicS3Dict
+
+    bucket = "bench-transform"
+    BasicS3Dict(bucket, endpoint_url=proxy_url)
+    total = TRANSFORM_THREADS * TRANSFORM_PER_THREAD
+
+    def increment(value: Any) -> int:
+        return 1 if value is ITEM_NOT_AVAILABLE else value + 1
+
+    def ours(round_number: int) -> None:
+        key = f"ours{round_number}"
+        stores = [BasicS3Dict(bucket, endpoint_url=proxy_url) for _ in range(TRANSFORM_THREADS)]
+
+        def work(store: BasicS3Dict) -> None:
+            for _ in range(TRANSFORM_PER_THREAD):
+                store.transform_item(key, transformer=increment, n_retries=None)
+
+        with ThreadPoolExecutor(TRANSFORM_THREADS) as pool:
+            list(pool.map(work, stores))
+        assert stores[0][key] == total
+
+    def raw_cas(round_number: int) -> None:
+        # The same loop by hand: GET (value and ETag), +1, PUT IfMatch / IfNoneMatch, again on 412.
+        key = f"raw{round_number}.pkl"
+        clients = [
+            boto3.client("s3", endpoint_url=proxy_url, region_name="us-east-1")
+            for _ in range(TRANSFORM_THREADS)
+        ]
+
+        def work(client: Any) -> None:
+            for _ in range(TRANSFORM_PER_THREAD):
+                while True:
+                    try:
+                        response = client.get_object(Bucket=bucket, Key=key)
+                        current = pickle.loads(response["Body"].read())
+                        condition = {"IfMatch": response["ETag"]}
+                    except client.exceptions.NoSuchKey:
+                        current, condition = 0, {"IfNoneMatch": "*"}
+                    body = pickle.dumps(current + 1, protocol=pickle.HIGHEST_PROTOCOL)
+                    try:
+                        client.put_object(Bucket=bucket, Key=key, Body=body, **condition)
+                        break
+                    except client.exceptions.ClientError as exc:
+                        if exc.response["ResponseMetadata"]["HTTPStatusCode"] not in (409, 412):
+                            raise
+
+        with ThreadPoolExecutor(TRANSFORM_THREADS) as pool:
+            list(pool.map(work, clients))
+        body = clients[0].get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert pickle.loads(body) == total
+
+    rounds = iter(range(1_000))
+    ours_s, raw_s = interleaved(lambda: ours(next(rounds)), lambda: raw_cas(next(rounds)), rounds=3)
+    note = f"{TRANSFORM_THREADS} threads x {TRANSFORM_PER_THREAD}, exact count checked"
+    report.add("transform_item(+1) on one key", ours_s, raw_s, 0.7, note)
+
+
 def bench_cached_reads(report: Report, endpoint: str) -> list[str]:
     """Record the zero-transfer figures; return the names of those that are not zero."""
     from persidict_cache import AppendOnlyDictCached, MutableDictCached
@@ -195,6 +302,7 @@ def bench_cached_reads(report: Report, endpoint: str) -> list[str]:
         "s3dict_unchanged_read_value_bytes",
         "mutable_dict_cached_hit_value_bytes",
         "append_only_dict_cached_hit_requests",
+        "get_item_if_matching_etag_value_bytes",
     ):
         print(f"  {name}: {report.extra[name]}")
         if report.extra[name] != 0:
@@ -224,6 +332,9 @@ def main() -> int:
         bench_listing(report, endpoint, raw)
         with S3Proxy(endpoint, latency=LATENCY) as proxy:
             bench_bulk_read(report, endpoint, proxy.url)
+        bench_conditional_get(report, endpoint, raw)
+        with S3Proxy(endpoint, serialize_writes=True) as proxy:
+            bench_transform_item(report, endpoint, proxy.url)
         bad = bench_cached_reads(report, endpoint)
     finally:
         server.stop()

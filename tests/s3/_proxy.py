@@ -6,9 +6,10 @@ and hooks change what happens on the way:
 * ``latency``: seconds added to every request (a realistic S3 round trip for benchmarks);
 * ``fault``: a callable deciding, per request, to answer an S3 error instead (503 SlowDown,
   500, 403, ...), either without forwarding or after forwarding (a reply lost on the way back);
-* ``serialize_writes``: PUTs of one object are forwarded one at a time, as S3 itself
-  serializes them; moto checks ``If-None-Match`` but then writes without a lock, so without
-  this a conditional-write race cannot tell a correct client from a racy one.
+* ``serialize_writes``: PUTs and DELETEs of one object are forwarded one at a time, as S3
+  itself serializes them; moto checks ``If-None-Match`` and ``If-Match`` but then writes or
+  deletes without a lock, so without this a conditional-write race cannot tell a correct
+  client from a racy one.
 
 It also counts requests and response body bytes per method. The proxy is bounded (at most
 ``max_concurrency`` requests forwarded at once, idle connections closed after a few seconds)
@@ -78,7 +79,7 @@ class S3Proxy:
         upstream_url: The moto server, e.g. ``http://127.0.0.1:5123``.
         latency: Seconds added to every request.
         fault: Optional `FaultHook`.
-        serialize_writes: Forward PUTs of one object path one at a time.
+        serialize_writes: Forward PUTs and DELETEs of one object path one at a time.
         max_concurrency: Requests forwarded at once, at most.
     """
 
@@ -245,7 +246,7 @@ class S3Proxy:
                     self._error(fault, method)
                     return
                 with proxy._slots:
-                    if proxy.serialize_writes and method == "PUT":
+                    if proxy.serialize_writes and method in {"PUT", "DELETE"}:
                         with proxy._lock:
                             path_lock = proxy._path_locks[self.path.split("?", 1)[0]]
                         with path_lock:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Final, Literal
 
@@ -11,7 +9,10 @@ from pydantic import JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
     ETagHasNotChangedFlag,
+    ETagValue,
+    ItemNotAvailableFlag,
     KeyLike,
     PersiDict,
     StoreConfig,
@@ -102,6 +103,10 @@ class BasicS3Dict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
+    atomic_conditional_writes: ClassVar[bool] = True
+    # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
+    strong_etags: ClassVar[bool] = False
     applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
         "bucket_name",
         "region",
@@ -237,21 +242,30 @@ class BasicS3Dict(PersiDict):
         return deserialize(body, self._format, context=self._context(key, name)), etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        if only_if_absent:
+            etag = self._write_if_etag(key, value, ITEM_NOT_AVAILABLE)
+            if etag is None:
+                raise self._refuse_mutation(key, "overwrite")
+            return etag
         name = self._object_name(key)
         body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
-        write_id = uuid.uuid4().hex if only_if_absent else None
-        result = self._connection.put(name, body, self._content_type, only_if_absent, write_id)
-        if isinstance(result, WriteConflict):
-            if result.retried:
-                # Our first attempt may have landed before its answer was lost: then the stored
-                # object is ours (same write id, or same MD5 ETag), and the write succeeded.
-                current = self._connection.head_write_id(name)
-                if current is not None:
-                    etag, stored_id = current
-                    if stored_id == write_id or etag.strip('"') == hashlib.md5(body).hexdigest():
-                        return etag
-            raise self._refuse_mutation(key, "overwrite")
+        result = self._connection.put(name, body, self._content_type)
+        assert isinstance(result, str)  # an unconditional put is never refused
         return result
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagValue | None:
+        # One conditional PUT: S3 checks the condition and writes in one step. A refused
+        # retry of an attempt that had landed is recognized by the connection (write ids).
+        name = self._object_name(key)
+        body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
+        if expected_etag is ITEM_NOT_AVAILABLE:
+            result = self._connection.put(name, body, self._content_type, if_absent=True)
+        else:
+            assert isinstance(expected_etag, str)
+            result = self._connection.put(name, body, self._content_type, if_match=expected_etag)
+        return None if isinstance(result, WriteConflict) else result
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         name = self._object_name(key)
@@ -259,6 +273,17 @@ class BasicS3Dict(PersiDict):
             return False
         self._connection.delete(name)
         return True
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        # One conditional DELETE: 412 (another ETag), 404 (absent) and 409 (a concurrent
+        # request won) delete nothing.
+        result = self._connection.delete_if_match(self._object_name(key), expected_etag)
+        if result is None:
+            return True
+        # A retry answered 404: our first attempt deleted the object and its reply was lost.
+        # (A deleter racing with us for the same version in that very window is
+        # indistinguishable: S3 keeps no trace of who deleted an object.)
+        return result.retried and result.status == 404
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._connection.head(self._object_name(key)) is not None

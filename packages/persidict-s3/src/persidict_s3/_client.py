@@ -5,7 +5,8 @@ call to S3 goes through `S3Connection`, which also translates botocore's excepti
 persidict's (one place for all of them):
 
 * a missing object is reported by the return value (the stores raise `KeyError`);
-* ``304 Not Modified`` and ``412 Precondition Failed`` are reported by the return value;
+* ``304 Not Modified``, ``412 Precondition Failed`` and ``409 ConditionalRequestConflict``
+  (conditional requests) are reported by the return value;
 * everything else (missing credentials, a missing or forbidden bucket, a name S3 refuses,
   throttling that outlasted the retries, an unreachable endpoint) is a
   `persidict_core.BackendError` whose message names the bucket and the key and says what to
@@ -17,7 +18,10 @@ roles); they are never part of a config, a ``repr``, a pickle or an error messag
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_POOL_CONNECTIONS",
     "NOT_MODIFIED",
+    "REPLACED_METADATA",
     "WRITE_ID_METADATA",
     "S3Connection",
     "WriteConflict",
     "botocore_config_kwargs",
+    "new_write_id",
 ]
 
 DEFAULT_MAX_POOL_CONNECTIONS: Final = 32
@@ -75,18 +81,35 @@ NOT_MODIFIED: Final = _NotModified()
 """Returned by `S3Connection.get` when the object's ETag equals ``if_none_match``."""
 
 WRITE_ID_METADATA: Final = "persidict-write-id"
-"""User metadata naming the conditional write that created an object (see `S3Connection.put`)."""
+"""User metadata: the random id of the write that created the object (see `S3Connection.put`)."""
+
+REPLACED_METADATA: Final = "persidict-replaced"
+"""User metadata: write ids of the versions a conditional write replaced, newest first."""
+
+_LINEAGE_DEPTH: Final = 48  # write ids kept in REPLACED_METADATA (17 bytes each; S3 allows 2 KB)
+_LINEAGE_CACHE: Final = 4096  # (object, ETag) pairs whose write ids a connection remembers
+
+
+def new_write_id() -> str:
+    """A random id for one write (64 bits: unique among the writes of one object)."""
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
 class WriteConflict:
-    """A conditional put found the object already there (HTTP 412).
+    """A conditional put or delete whose condition did not hold: nothing was changed.
 
-    ``retried`` is True when botocore had retried the request: then the object may be the one
-    our own earlier attempt wrote before its answer was lost.
+    Attributes:
+        retried: botocore had retried the request. Then the refusal may answer the retry of an
+            attempt that did take effect before its reply was lost (the object is our own write,
+            or the object we deleted is gone).
+        status: 412 (the object's ETag did not match, or a create found it there), 404 (an
+            ``If-Match`` found no object) or 409 (a concurrent request on the object won the
+            race; S3 asks to try again).
     """
 
     retried: bool
+    status: int = 412
 
 
 def botocore_config_kwargs(
@@ -114,6 +137,20 @@ def _retry_attempts(exc: BaseException) -> int:
         return 0
     attempts = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
     return attempts if isinstance(attempts, int) else 0
+
+
+def _conflict(exc: BaseException) -> WriteConflict | None:
+    """The `WriteConflict` a refused conditional request ended in, or None for other errors."""
+    code, status = _error_code(exc)
+    if code in {"PreconditionFailed", "412"} or status == 412:
+        status = 412
+    elif code == "ConditionalRequestConflict":
+        status = 409
+    elif code in _NOT_FOUND_CODES:  # never NoSuchBucket: that is an error
+        status = 404
+    else:
+        return None
+    return WriteConflict(retried=_retry_attempts(exc) > 0, status=status)
 
 
 def _error_code(exc: BaseException) -> tuple[str, int | None]:
@@ -172,6 +209,10 @@ class S3Connection:
         self.endpoint_url: str = self.client.meta.endpoint_url
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        # (object name, ETag) -> write ids of that version and of those it replaced, newest
+        # first: what a conditional write over that version records as its lineage.
+        self._lineage: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+        self._lineage_lock = threading.Lock()
 
     # ----------------------------------------------------------------- errors
     def _translate(self, exc: BaseException, action: str, name: str | None = None) -> BackendError:
@@ -242,6 +283,20 @@ class S3Connection:
             raise self._translate(exc, "create") from exc
 
     # ----------------------------------------------------------------- objects
+    def _remember(self, name: str, etag: str, metadata: Mapping[str, str]) -> None:
+        """Note the write ids of version ``etag`` of ``name`` (from a GET or HEAD answer)."""
+        write_id = metadata.get(WRITE_ID_METADATA)
+        if write_id:
+            replaced = metadata.get(REPLACED_METADATA, "")
+            self._note_lineage(name, etag, (write_id, *(replaced.split(",") if replaced else ())))
+
+    def _note_lineage(self, name: str, etag: str, ids: tuple[str, ...]) -> None:
+        with self._lineage_lock:
+            self._lineage[name, etag] = ids[:_LINEAGE_DEPTH]
+            self._lineage.move_to_end((name, etag))
+            if len(self._lineage) > _LINEAGE_CACHE:
+                self._lineage.popitem(last=False)
+
     def get(self, name: str, if_none_match: str | None = None) -> tuple[bytes, str] | _NotModified | None:
         """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
         try:
@@ -259,61 +314,93 @@ class S3Connection:
             if code in _NOT_FOUND_CODES:
                 return None
             raise self._translate(exc, "read", name) from exc
-        return body, response["ETag"]
+        etag = response["ETag"]
+        self._remember(name, etag, response.get("Metadata", {}))
+        return body, etag
+
+    def _head_response(self, name: str) -> Mapping[str, Any] | None:
+        try:
+            response = self.client.head_object(Bucket=self.bucket_name, Key=name)
+        except Exception as exc:
+            code, status = _error_code(exc)
+            if code in _NOT_FOUND_CODES or status == 404:
+                return None
+            raise self._translate(exc, "inspect", name) from exc
+        self._remember(name, response["ETag"], response.get("Metadata", {}))
+        return response
 
     def head(self, name: str) -> tuple[str, float] | None:
         """Return ``(etag, last-modified POSIX seconds)``, or None when absent."""
-        try:
-            response = self.client.head_object(Bucket=self.bucket_name, Key=name)
-        except Exception as exc:
-            code, status = _error_code(exc)
-            if code in _NOT_FOUND_CODES or status == 404:
-                return None
-            raise self._translate(exc, "inspect", name) from exc
+        response = self._head_response(name)
+        if response is None:
+            return None
         return response["ETag"], float(int(response["LastModified"].timestamp()))
 
     def put(
-        self, name: str, body: bytes, content_type: str, if_absent: bool, write_id: str | None = None
+        self, name: str, body: bytes, content_type: str, if_absent: bool = False, if_match: str | None = None
     ) -> str | WriteConflict:
         """Write the object and return its ETag.
 
-        With ``if_absent`` the write is conditional (``IfNoneMatch="*"``) and tagged with
-        ``write_id`` (object metadata); an existing object gives a `WriteConflict` instead.
-        """
-        try:
-            if if_absent:
-                response = self.client.put_object(
-                    Bucket=self.bucket_name,
-                    Key=name,
-                    Body=body,
-                    ContentType=content_type,
-                    IfNoneMatch="*",
-                    Metadata={WRITE_ID_METADATA: write_id or ""},
-                )
-            else:
-                response = self.client.put_object(
-                    Bucket=self.bucket_name, Key=name, Body=body, ContentType=content_type
-                )
-        except Exception as exc:
-            code, status = _error_code(exc)
-            if if_absent and (code in {"PreconditionFailed", "412"} or status == 412):
-                return WriteConflict(retried=_retry_attempts(exc) > 0)
-            if if_absent and (code == "ConditionalRequestConflict" or status == 409):
-                # Another conditional write of this key is in flight: it wins, we lose.
-                return WriteConflict(retried=False)
-            raise self._translate(exc, "write", name) from exc
-        return response["ETag"]
+        With ``if_absent`` the write is conditional on the object being absent
+        (``IfNoneMatch="*"``); with ``if_match`` on its ETag being that one (``IfMatch``). A
+        condition that does not hold gives a `WriteConflict` and writes nothing.
 
-    def head_write_id(self, name: str) -> tuple[str, str] | None:
-        """Return ``(etag, write id)`` of the object (``""`` when untagged), or None when absent."""
+        Lost acknowledgements: botocore retries a request whose reply was lost (a 5xx, a
+        dropped connection). If the first attempt had been applied, the retry of a
+        conditional write finds the object changed and is refused, although the write
+        succeeded. Every write therefore stores a random write id in the object's metadata,
+        and a conditional write over a version we have read also stores the write ids of that
+        version and of the ones it had replaced (up to 48). A refused retry then looks at the
+        object: if it is our write, or was written over ours by writers who had read ours
+        (conditional writes of this library), our write succeeded and its ETag is returned.
+        """
+        write_id = new_write_id()
+        metadata = {WRITE_ID_METADATA: write_id}
+        lineage: tuple[str, ...] = ()
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket_name,
+            "Key": name,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if if_absent:
+            kwargs["IfNoneMatch"] = "*"
+        elif if_match is not None:
+            kwargs["IfMatch"] = if_match
+            with self._lineage_lock:
+                lineage = self._lineage.get((name, if_match), ())
+            if lineage:
+                metadata[REPLACED_METADATA] = ",".join(lineage[: _LINEAGE_DEPTH - 1])
+        kwargs["Metadata"] = metadata
         try:
-            response = self.client.head_object(Bucket=self.bucket_name, Key=name)
+            response = self.client.put_object(**kwargs)
         except Exception as exc:
-            code, status = _error_code(exc)
-            if code in _NOT_FOUND_CODES or status == 404:
-                return None
-            raise self._translate(exc, "inspect", name) from exc
-        return response["ETag"], response.get("Metadata", {}).get(WRITE_ID_METADATA, "")
+            conflict = _conflict(exc) if if_absent or if_match is not None else None
+            if conflict is None:
+                raise self._translate(exc, "write", name) from exc
+            if conflict.retried:
+                etag = self._landed_etag(name, body, write_id)
+                if etag is not None:
+                    return etag
+            return conflict
+        etag = response["ETag"]
+        self._note_lineage(name, etag, (write_id, *lineage))
+        return etag
+
+    def _landed_etag(self, name: str, body: bytes, write_id: str) -> str | None:
+        """After a refused retry: the ETag of our write if an earlier attempt landed, else None."""
+        response = self._head_response(name)
+        if response is None:
+            return None  # deleted since, or never written: nothing shows it was ours
+        metadata = response.get("Metadata", {})
+        stored_id = metadata.get(WRITE_ID_METADATA, "")
+        md5 = hashlib.md5(body).hexdigest()
+        if stored_id == write_id or (not stored_id and response["ETag"].strip('"') == md5):
+            return str(response["ETag"])  # (an object without an id comes from another tool)
+        if write_id in metadata.get(REPLACED_METADATA, "").split(","):
+            # Ours, and replaced since: its ETag was the MD5 of its body (a single-part put).
+            return f'"{md5}"'
+        return None
 
     def delete(self, name: str) -> None:
         """Delete the object (no error when it is absent)."""
@@ -324,6 +411,21 @@ class S3Connection:
             if code in _NOT_FOUND_CODES:
                 return
             raise self._translate(exc, "delete", name) from exc
+
+    def delete_if_match(self, name: str, etag: str) -> WriteConflict | None:
+        """Delete the object only if its ETag is ``etag`` (``IfMatch``); None when deleted.
+
+        An absent object is a `WriteConflict` with status 404 (S3 answers ``NoSuchKey`` to a
+        conditional delete of a missing object), a different ETag one with status 412.
+        """
+        try:
+            self.client.delete_object(Bucket=self.bucket_name, Key=name, IfMatch=etag)
+        except Exception as exc:
+            conflict = _conflict(exc)
+            if conflict is not None:
+                return conflict
+            raise self._translate(exc, "delete", name) from exc
+        return None
 
     def delete_many(self, names: list[str]) -> None:
         """Delete objects in batches of 1,000 (S3's limit per request)."""
