@@ -104,8 +104,9 @@ def test_dict_insertion_order_and_set_order_do_not_matter() -> None:
 
 def test_different_values_and_types_give_different_digests() -> None:
     values: list[Any] = [
-        None, 0, 1, -1, True, False, 0.0, -0.0, 1.0, "1", b"1", bytearray(b"1"), (1,), [1], {1}, frozenset({1}),
-        {"a": 1}, {"a": "1"}, ("a", "b"), ("ab",), [[]], [(),], Pair(1, 2), (1, 2), Color.RED, Color.BLUE, 1,
+        None, 0, 1, -1, True, False, 0.0, -0.0, 1.0, "1", b"1", bytearray(b"1"), (1,), [1], {1},
+        frozenset({1}), {"a": 1}, {"a": "1"}, ("a", "b"), ("ab",), [[]], [(),],
+        Pair(1, 2), (1, 2), Color.RED, Color.BLUE, 1,
     ]  # fmt: skip
     digests = [value_digest(v) for v in values[:-1]]
     assert len(set(digests)) == len(digests)
@@ -141,7 +142,9 @@ def test_numpy_arrays_by_content() -> None:
     b[500] += 1
     assert value_digest(a) != value_digest(b)
     assert value_digest(a[::2]) == value_digest(a[::2].copy())  # a strided view: its content
-    assert value_digest(np.array(["x", None], dtype=object)) == value_digest(np.array(["x", None], dtype=object))
+    assert value_digest(np.array(["x", None], dtype=object)) == value_digest(
+        np.array(["x", None], dtype=object)
+    )
     assert value_digest(np.array(["2024-01-01"], dtype="datetime64[D]")) != value_digest(
         np.array(["2024-01-02"], dtype="datetime64[D]")
     )
@@ -180,7 +183,9 @@ def test_numpy_and_pandas_are_not_imported_for_other_arguments() -> None:
         print("numpy" in sys.modules, "pandas" in sys.modules)
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert done.stdout.split() == ["False", "False"]
 
 
@@ -235,7 +240,7 @@ def test_arguments_are_bound_to_the_signature_with_defaults() -> None:
     assert f.key_of(3, w=1) != key  # **kwargs
     assert f.key_of(3, w=1, v=2) == f.key_of(3, v=2, w=1)
     with pytest.raises(TypeError, match="f\\(\\)"):
-        f.key_of()
+        f.key_of()  # type: ignore[call-arg]
 
 
 def test_an_unhashable_argument_is_named() -> None:

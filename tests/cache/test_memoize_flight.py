@@ -29,7 +29,8 @@ def test_four_processes_times_five_calls_compute_each_result_once(tmp_path: Path
     barrier = SPAWN.Barrier(4)
     answers = SPAWN.Queue()
     processes = [
-        SPAWN.Process(target=call_five_at_once, args=(str(base_dir), str(log), barrier, answers)) for _ in range(4)
+        SPAWN.Process(target=call_five_at_once, args=(str(base_dir), str(log), barrier, answers))
+        for _ in range(4)
     ]
     for process in processes:
         process.start()

@@ -18,7 +18,7 @@ _MAX_REPORT: Final = 4000  # characters of the difference shown in an error mess
 def _pandas_operator_class() -> type[Any]:
     from deepdiff.operator import BaseOperator
 
-    class _PandasOperator(BaseOperator):  # type: ignore[misc]
+    class _PandasOperator(BaseOperator):
         """Compare pandas objects by content (deepdiff alone compares only their labels)."""
 
         def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:

@@ -193,8 +193,13 @@ class MemoizedFunction(Generic[P, R]):
     """A function whose results are kept in a store; made by `memoize`.
 
     Calling it returns the stored result for the arguments, computing and storing it first
-    when there is none. The attributes and methods below manage what is stored.
+    when there is none. The attributes and methods below manage what is stored. The
+    function's metadata (``__name__``, ``__doc__``, ``__wrapped__`` ...) is copied over.
     """
+
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[P, R]
 
     def __init__(
         self,
@@ -237,7 +242,7 @@ class MemoizedFunction(Generic[P, R]):
             param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) for param in self._params
         )
         module = safe_element(getattr(func, "__module__", None) or "__unknown__")
-        qualname = safe_element(getattr(func, "__qualname__", None) or func.__name__)
+        qualname = safe_element(func.__qualname__)
         middle: tuple[str, ...] = () if version is None else (safe_element(str(version)),)
         self._prefix = (module, qualname, *middle)
         self._error_prefix = (module, qualname + _ERROR_SUFFIX, *middle)
@@ -311,11 +316,11 @@ class MemoizedFunction(Generic[P, R]):
 
     def refresh(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Compute anew and replace the stored result (one call with ``refresh=True``)."""
-        return self._call(args, kwargs, refresh=True)
+        return cast(R, self._call(args, kwargs, refresh=True))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Return the stored result for the arguments, computing and storing it if missing."""
-        return self._call(args, kwargs, refresh=self._refresh)
+        return cast(R, self._call(args, kwargs, refresh=self._refresh))
 
     def __repr__(self) -> str:
         return f"<memoized {self._func.__module__}.{self._func.__qualname__} in {self._store!r}>"
@@ -687,6 +692,11 @@ def memoize(
                 refresh=refresh,
             )(func.__func__)
             return cast(MemoizedFunction[P, R], staticmethod(inner))
+        if not isinstance(getattr(func, "__qualname__", None), str) and callable(func):
+            raise TypeError(
+                f"memoize: {func!r} has no qualified name to file its results under "
+                "(memoize a function defined with def, then bind arguments with a wrapper)"
+            )
         if isinstance(func, classmethod) or not callable(func):
             raise TypeError(
                 f"memoize: cannot decorate {func!r}: decorate the plain function "
