@@ -60,6 +60,11 @@ _FIRST_POLL_S: Final = 0.02
 _MAX_POLL_S: Final = 1.0
 
 
+_KNOWN_KEYS_MAX: Final = 4096
+_CACHEABLE_TYPES: Final = frozenset({int, str, bool, bytes, type(None)})
+_NO_DEFAULT: Final = object()
+
+
 class _Missing:
     """The result is not stored (a private sentinel: ``None`` is a valid result)."""
 
@@ -237,10 +242,9 @@ class MemoizedFunction(Generic[P, R]):
         unknown = sorted(self._ignore - names)
         if unknown:
             raise ValueError(f"memoize({func.__qualname__}): ignore names no parameter: {unknown}")
+        self._known_keys: dict[tuple[Any, ...], NonEmptySafeStrTuple] = {}
         self._skip_first = False  # set by __set_name__: the first parameter is the instance
-        self._positional_only_fast = all(
-            param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) for param in self._params
-        )
+        self._prepare_binding()
         module = safe_element(getattr(func, "__module__", None) or "__unknown__")
         qualname = safe_element(func.__qualname__)
         middle: tuple[str, ...] = () if version is None else (safe_element(str(version)),)
@@ -256,6 +260,8 @@ class MemoizedFunction(Generic[P, R]):
         # Defined in a class body: a method, whose first parameter is the instance.
         if self._params and self._params[0].kind != inspect.Parameter.VAR_POSITIONAL:
             self._skip_first = not self._include_self
+            self._known_keys.clear()
+            self._prepare_binding()
 
     @overload
     def __get__(self, instance: None, owner: type | None = None) -> MemoizedFunction[P, R]: ...
@@ -320,23 +326,64 @@ class MemoizedFunction(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Return the stored result for the arguments, computing and storing it if missing."""
-        return cast(R, self._call(args, kwargs, refresh=self._refresh))
+        if self._refresh or self._is_async:
+            return cast(R, self._call(args, kwargs, refresh=self._refresh))
+        key = self._key(args, kwargs)
+        try:  # the hit, inline: on a fast store every call layer shows
+            value = self._store[key]
+        except KeyError:
+            return cast(R, self._call_missing(key, args, kwargs, refresh=False))
+        counters = self._counters
+        with counters.lock:
+            counters.hits += 1
+        return cast(R, value)
 
     def __repr__(self) -> str:
         return f"<memoized {self._func.__module__}.{self._func.__qualname__} in {self._store!r}>"
 
     # ------------------------------------------------------------------ keys
-    def _bound_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+    def _prepare_binding(self) -> None:
+        """Precompute what the fast binder needs (again when ``__set_name__`` changes it)."""
         params = self._params
-        if not kwargs and self._positional_only_fast and len(args) == len(params):
-            pairs = [(param.name, value) for param, value in zip(params, args, strict=True)]  # the fast path
-        else:
-            try:
-                bound = self._signature.bind(*args, **kwargs)
-            except TypeError as exc:
-                raise TypeError(f"{self._func.__qualname__}(): {exc}") from None
-            bound.apply_defaults()
-            pairs = list(bound.arguments.items())
+        kinds = {param.kind for param in params}
+        self._simple_signature = not kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+        self._n_positional = sum(
+            param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) for param in params
+        )
+        self._defaults = [_NO_DEFAULT if p.default is p.empty else p.default for p in params]
+        self._by_keyword = {p.name: i for i, p in enumerate(params) if p.kind != p.POSITIONAL_ONLY}
+        first = 1 if self._skip_first else 0
+        self._hashed = [
+            (i, p.name) for i, p in enumerate(params) if i >= first and p.name not in self._ignore
+        ]
+
+    def _fast_bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+        """Bind like ``Signature.bind`` + ``apply_defaults``, for simple signatures; None: use those."""
+        if not self._simple_signature or len(args) > self._n_positional:
+            return None
+        values = [*args, *self._defaults[len(args) :]]
+        if kwargs:
+            by_keyword = self._by_keyword
+            for name, value in kwargs.items():
+                index = by_keyword.get(name)
+                if index is None or index < len(args):
+                    return None  # let Signature.bind explain the mistake
+                values[index] = value
+        for value in values:
+            if value is _NO_DEFAULT:
+                return None
+        return values
+
+    def _bound_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, Any]]:
+        values = self._fast_bind(args, kwargs)
+        if values is not None:
+            return [(name, values[index]) for index, name in self._hashed]
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self._func.__qualname__}(): {exc}") from None
+        bound.apply_defaults()
+        pairs = list(bound.arguments.items())
         if self._skip_first:
             pairs = pairs[1:]
         if self._ignore:
@@ -346,11 +393,29 @@ class MemoizedFunction(Generic[P, R]):
     def _key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> NonEmptySafeStrTuple:
         if self._key_func is not None:
             return self._custom_key(args, kwargs)
+        # Calls with only scalar arguments remember their key: binding and hashing cost more
+        # than the hit itself on a fast store. The types are part of the probe (1 == 1.0 ==
+        # True, and their digests differ); floats are left out (0.0 == -0.0).
+        probe: tuple[Any, ...] | None = None
+        positional = args[1:] if self._skip_first else args
+        kinds = tuple(map(type, positional))
+        if kwargs:
+            kinds += tuple(map(type, kwargs.values()))
+        if _CACHEABLE_TYPES.issuperset(kinds):
+            probe = (positional, kinds, *kwargs.items()) if kwargs else (positional, kinds)
+            known = self._known_keys.get(probe)
+            if known is not None:
+                return known
         hasher = ValueHasher()
         for name, value in self._bound_arguments(args, kwargs):
             _feed_argument(hasher, name, value, self._func.__qualname__)
         # The prefix was checked when the function was decorated and a digest is hex.
-        return NonEmptySafeStrTuple._from_trusted_strings((*self._prefix, hasher.hexdigest()))
+        key = NonEmptySafeStrTuple._from_trusted_strings((*self._prefix, hasher.hexdigest()))
+        if probe is not None:
+            if len(self._known_keys) >= _KNOWN_KEYS_MAX:
+                self._known_keys.clear()
+            self._known_keys[probe] = key
+        return key
 
     def _custom_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> NonEmptySafeStrTuple:
         assert self._key_func is not None
@@ -372,7 +437,12 @@ class MemoizedFunction(Generic[P, R]):
 
     # ------------------------------------------------------------------ the call
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool) -> Any:
-        key = self._key(args, kwargs)
+        return self._call_missing(self._key(args, kwargs), args, kwargs, refresh)
+
+    def _call_missing(
+        self, key: NonEmptySafeStrTuple, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool
+    ) -> Any:
+        """Run the call's flow (it looks the result up first: a cached exception, a late result)."""
         flow = self._flow(key, refresh)
         if self._is_async:
             return self._run_async(flow, args, kwargs)
