@@ -126,7 +126,7 @@ def _large_array(report: Report) -> None:
     array = np.random.default_rng(0).random(100 * 2**20 // 8)  # 100 MiB of float64
     memo = memoize(LocalDict())(simulate)
     ours, baseline = paired(
-        lambda: memo.key_of(0, "big", {"data": array}),
+        lambda: memo.key_of(0, "big", params={"data": array}),
         lambda: hashlib.blake2b(array, digest_size=16).hexdigest(),
         number=1,
     )

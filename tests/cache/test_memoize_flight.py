@@ -81,7 +81,8 @@ def test_threads_compute_each_result_once(tmp_path: Path, kind: str) -> None:
     assert outcomes == [{"x": x, "square": x * x} for x in range(3) for _ in range(6)]
     stats = square.stats()
     assert stats.computations == 3
-    assert stats.waits == 15
+    # The other 15 callers waited, or (a thread scheduled late on a loaded machine) hit.
+    assert stats.waits + stats.hits == 15 and stats.waits >= 3
     assert len(store) == 3
 
 
