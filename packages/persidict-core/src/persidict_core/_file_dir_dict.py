@@ -20,11 +20,17 @@ from persidict_safestr import (
     unsign_safe_str,
 )
 
+from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
 from ._config import LocalDirPath, StoreConfig
-from ._errors import BackendError, MutationPolicyError
+from ._errors import BackendError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 from ._serialization import deserialize, serialize
+
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
 
 __all__ = ["FileDirDict", "FileDirDictConfig"]
 
@@ -46,6 +52,24 @@ _READ_FLAGS: Final = (
 _WRITE_FLAGS: Final = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 )
+_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+# Where a directory cannot be locked itself (Windows; NFS, whose flock needs a file open for
+# writing), one lock file per directory is used; '#' is not a safe character, so it is never a key.
+_LOCK_FILE: Final = ".#dir.lock"
+_LOCK_FILE_FLAGS: Final = (
+    os.O_RDWR
+    | os.O_CREAT
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+)
+_DIR_LOCK_UNSUPPORTED: Final = frozenset(
+    {errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+)
+_DIR_FD_OPS: Final = os.unlink in os.supports_dir_fd and os.lstat in os.supports_dir_fd
+_UTIME_FD: Final = os.utime in os.supports_fd
+# Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
+_MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
 _MAX_VERIFIED_DIRS: Final = 100_000
 _MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
 
@@ -62,10 +86,28 @@ class FileDirDictConfig(StoreConfig):
     """Sync each written file and its directory, so an acknowledged write survives power loss."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    locking: StrictBool = True
+    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
 
 
 def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def _lstat_or_none(path: str, dir_fd: int | None = None) -> os.stat_result | None:
+    try:
+        return os.lstat(path, dir_fd=dir_fd)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _regular_etag(st: os.stat_result | None, path: str) -> ETagIfExists:
+    """The ETag of what ``lstat`` found at a key's path (`ITEM_NOT_AVAILABLE` if nothing)."""
+    if st is None:
+        return ITEM_NOT_AVAILABLE
+    if not stat.S_ISREG(st.st_mode):
+        raise BackendError(f"{path!r} is not a regular file: cannot replace or delete it as a key")
+    return _etag_of(st)
 
 
 class FileDirDict(PersiDict):
@@ -76,6 +118,14 @@ class FileDirDict(PersiDict):
     the whole old value or the whole new one. Append-only creation is atomic too: of two
     processes creating the same key, exactly one succeeds.
 
+    Writers of one directory (threads, processes, and clients of a network file system with
+    working POSIX locks) take a short exclusive lock on that directory around the final check
+    and rename, so conditional writes (`set_item_if`, `transform_item`, ...) are atomic and a
+    plain write is never lost to one. Readers never lock. Each key's modification time is kept
+    strictly increasing under the lock, so its ETag (``mtime_ns:size:inode``) identifies one
+    write. ``locking=False`` turns both off, for folders synchronized by services that do not
+    propagate locks (Dropbox and the like): conditional operations are then best-effort.
+
     Args:
         base_dir: Root directory; created if missing. A path to a file is an error.
         serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
@@ -85,6 +135,8 @@ class FileDirDict(PersiDict):
         base_class_for_values: If set, every value must be an instance of this class.
         fsync: If True (default), sync every write to disk before returning.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        locking: If True (default), writers lock the key's directory for the check and the
+            rename, which makes conditional operations atomic. False: best-effort, no locks.
         **other_params: Other names of the shared parameter vocabulary are ignored; unknown
             names are a `ValidationError`.
 
@@ -100,7 +152,10 @@ class FileDirDict(PersiDict):
         "digest_len",
         "fsync",
         "compression",
+        "locking",
     }
+    atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
+    strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig
 
     def __init__(
@@ -113,6 +168,7 @@ class FileDirDict(PersiDict):
         *,
         fsync: bool = True,
         compression: Literal["lz4"] | None = None,
+        locking: bool = True,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -124,6 +180,7 @@ class FileDirDict(PersiDict):
                 base_class_for_values=base_class_for_values,
                 fsync=fsync,
                 compression=compression,
+                locking=locking,
                 **other_params,
             )
         )
@@ -132,6 +189,12 @@ class FileDirDict(PersiDict):
         self._digest_len: int = self._config.digest_len
         self._fsync: bool = self._config.fsync
         self._compression: str | None = self._config.compression
+        self._locking: bool = self._config.locking
+        if not self._locking:
+            # The capability flags describe this instance: without locks nothing is atomic.
+            vars(self)["atomic_conditional_writes"] = False
+            vars(self)["strong_etags"] = False
+        self._lock_files = sys.platform == "win32"  # no directory locks there
         self._extension: str = "." + self._format
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
@@ -320,14 +383,39 @@ class FileDirDict(PersiDict):
         return value, etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+        etag = self._put(key, value, ITEM_NOT_AVAILABLE if only_if_absent else None)
+        if etag is None:
+            raise self._refuse_mutation(key, "overwrite")
+        return etag
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> str | None:
+        # A stale expectation fails here, before a temporary file is written (the check is
+        # repeated under the lock).
+        try:
+            current: ETagIfExists = self._etag(key)
+        except KeyError:
+            current = ITEM_NOT_AVAILABLE
+        if current != expected_etag:
+            return None
+        return self._put(key, value, expected_etag)
+
+    def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
+        """Write ``value`` (if the key's ETag is ``expected``, when given); return the new ETag.
+
+        The value goes to a temporary file first; only the check and the rename happen under
+        the directory's lock. `ITEM_NOT_AVAILABLE` creates the file with ``link``, which fails
+        if the name exists, so creation is atomic even against writers that do not lock.
+        Returns None when the condition does not hold.
+        """
         directory, path = self._file_path(key)
         # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
         data = serialize(
             value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
         )
-        temp_path = self._open_temp(directory, path, key)
-        fd = temp_path[1]
-        temp = temp_path[0]
+        temp, fd = self._open_temp(directory, path, key)
+        lock_fd = -1
         try:
             try:
                 view = memoryview(data)
@@ -336,21 +424,29 @@ class FileDirDict(PersiDict):
                     view = view[written:]
                 if self._fsync:
                     os.fsync(fd)
-                st = os.fstat(fd)
+                if self._locking:
+                    lock_fd = self._lock(directory)
+                    current = _lstat_or_none(path)
+                    if expected is not None and _regular_etag(current, path) != expected:
+                        os.close(fd)
+                        fd = -1
+                        os.unlink(temp)
+                        return None
+                    st = self._stamp(fd, temp, current)
+                else:
+                    st = os.fstat(fd)
             finally:
-                os.close(fd)
-            if only_if_absent:
+                if fd >= 0:
+                    os.close(fd)
+            if expected is ITEM_NOT_AVAILABLE:
                 try:
-                    # link() fails if the name exists: an atomic create-if-absent.
                     os.link(temp, path)
                 except FileExistsError:
-                    raise self._refuse_mutation(key, "overwrite") from None
+                    return None  # created meanwhile by a writer that does not lock
                 finally:
                     os.unlink(temp)
             else:
                 os.replace(temp, path)
-        except MutationPolicyError:
-            raise
         except BaseException as exc:
             try:
                 os.unlink(temp)
@@ -359,9 +455,85 @@ class FileDirDict(PersiDict):
             if isinstance(exc, OSError):
                 raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
             raise
-        if self._fsync:
+        finally:
+            if lock_fd >= 0:
+                self._unlock(lock_fd, directory, sync=self._fsync)
+        if self._fsync and lock_fd < 0:
             self._fsync_dir(directory)
         return _etag_of(st)
+
+    @staticmethod
+    def _stamp(fd: int, temp: str, current: os.stat_result | None) -> os.stat_result:
+        """Give the new file a modification time later than the one it replaces; return its stat.
+
+        Called under the lock, so the key's mtime is strictly increasing and its ETag
+        (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        """
+        previous = current.st_mtime_ns if current is not None else -1
+        first = max(time.time_ns(), previous + 1)
+        for mtime in (first, *(previous + step for step in _MTIME_STEPS if previous + step > first)):
+            if _UTIME_FD:
+                os.utime(fd, ns=(mtime, mtime))
+            else:
+                os.utime(temp, ns=(mtime, mtime))
+            st = os.fstat(fd)
+            if st.st_mtime_ns > previous:
+                break
+            # The file system keeps coarser timestamps: try the next step.
+        return st
+
+    def _lock(self, directory: str) -> int:
+        """Take the exclusive lock of ``directory``; return the descriptor that holds it.
+
+        The lock is on the directory itself (``flock``), so it depends only on where the
+        key's file lives: sub-dicts and other processes opening the same tree contend on it,
+        and no lock file is left behind. Each call opens its own descriptor, so threads of one
+        process exclude each other as processes do. Where directories cannot be locked
+        (Windows, NFS), a lock file in the directory is locked instead.
+        """
+        if not self._lock_files:
+            fd = os.open(directory, _DIR_FLAGS)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return fd
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in _DIR_LOCK_UNSUPPORTED:
+                    raise
+                self._lock_files = True
+        fd = os.open(os.path.join(directory, _LOCK_FILE), _LOCK_FILE_FLAGS, 0o666)
+        try:
+            if sys.platform == "win32":
+                while True:
+                    try:
+                        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                        break
+                    except OSError:
+                        continue  # LK_LOCK gives up after 10 s; keep waiting as flock does
+            else:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _unlock(self, fd: int, directory: str, sync: bool) -> None:
+        """Release the lock taken by `_lock` (syncing the directory first if ``sync``)."""
+        try:
+            if sys.platform == "win32":
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            elif not self._lock_files and sync:
+                # The descriptor is the directory's own: release first, then sync through it.
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                try:
+                    os.fsync(fd)
+                except OSError:
+                    pass
+                return
+        finally:
+            os.close(fd)
+        if sync:
+            self._fsync_dir(directory)
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
         # Cut the file's name so that the temporary name fits in a directory entry too.
@@ -401,9 +573,13 @@ class FileDirDict(PersiDict):
             path = self._top_level_paths.get(key)
             if path is not None:
                 try:
-                    os.unlink(path)
-                    return
-                except OSError:
+                    if self._locking:
+                        if self._unlink_locked(self._base_dir, path, None):
+                            return
+                    else:
+                        os.unlink(path)
+                        return
+                except (OSError, BackendError):
                     pass
         k = NonEmptySafeStrTuple(key)
         if self._append_only:
@@ -428,7 +604,23 @@ class FileDirDict(PersiDict):
         directory, path = self._paths.get(key) or self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
+        return self._unlink(key, directory, path, None)
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        directory, path = self._file_path(key)
+        if len(key) > 1 and not self._is_inside(directory):
+            return False
+        return self._unlink(key, directory, path, expected_etag)
+
+    def _unlink(self, key: NonEmptySafeStrTuple, directory: str, path: str, expected: str | None) -> bool:
+        """Delete a key's file (only if its ETag is ``expected``, when given); False if not."""
         try:
+            if self._locking:
+                return self._unlink_locked(directory, path, expected)
+            if expected is not None:
+                st = _lstat_or_none(path)
+                if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
+                    return False
             os.unlink(path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return False
@@ -439,6 +631,27 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
         return True
+
+    def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
+        """`_unlink` under the directory's lock (OSErrors propagate; a missing directory is False)."""
+        try:
+            lock_fd = self._lock(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        try:
+            # Relative to the locked descriptor: even if the directory were removed and made
+            # again meanwhile, the file looked at is the one in the directory that is locked.
+            name, dir_fd = (
+                (os.path.basename(path), lock_fd) if _DIR_FD_OPS and not self._lock_files else (path, None)
+            )
+            if expected is not None:
+                st = _lstat_or_none(name, dir_fd)
+                if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
+                    return False
+            os.unlink(name, dir_fd=dir_fd)
+            return True
+        finally:
+            self._unlock(lock_fd, directory, sync=False)
 
     def _stat(self, key: NonEmptySafeStrTuple) -> os.stat_result:
         directory, path = self._file_path(key)
@@ -542,12 +755,7 @@ class FileDirDict(PersiDict):
     def _clear(self) -> None:
         directories = []
         for key, entry in self._scan(with_entries=True):
-            try:
-                os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise BackendError(f"Cannot delete {entry.path!r}: {exc}") from exc
+            self._unlink(key, os.path.dirname(entry.path), entry.path, None)
             if len(key) > 1:
                 directories.append(os.path.dirname(entry.path))
         # Remove the directories that are now empty, deepest first (never base_dir itself).

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import itertools
 import pickle
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Final, Protocol
 
 import pytest
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
+from .._conditional import (
+    ALWAYS_RETRIEVE,
+    ANY_ETAG,
+    ETAG_HAS_CHANGED,
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    ConditionalOperationResult,
+    OperationResult,
+)
 from .._config import store_from_config
-from .._errors import MutationPolicyError
+from .._errors import ConcurrencyConflictError, MutationPolicyError
 from .._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT
 from .._persidict import PersiDict
 
@@ -33,7 +47,480 @@ class StoreFactory(Protocol):
     ) -> PersiDict: ...
 
 
-class PersiDictConformance:
+# ----------------------------------------------------------------- conditional operations
+_CONDITIONS: Final = (ANY_ETAG, ETAG_IS_THE_SAME, ETAG_HAS_CHANGED)
+_RETRIEVALS: Final = (ALWAYS_RETRIEVE, NEVER_RETRIEVE, IF_ETAG_CHANGED)
+_FOREIGN_ETAG: Final = "no-such-etag"
+
+
+def _reported_value(expected: Any, actual: Any, retrieve: Any, value: Any) -> Any:
+    """What a result must carry as the value of a key that was not changed."""
+    if actual is ITEM_NOT_AVAILABLE:
+        return ITEM_NOT_AVAILABLE
+    if retrieve is NEVER_RETRIEVE or (retrieve is IF_ETAG_CHANGED and expected == actual):
+        return VALUE_NOT_RETRIEVED
+    return value
+
+
+def _satisfied(condition: Any, expected: Any, actual: Any) -> bool:
+    if condition is ETAG_IS_THE_SAME:
+        return bool(expected == actual)
+    if condition is ETAG_HAS_CHANGED:
+        return bool(expected != actual)
+    return True
+
+
+class ConditionalConformance:
+    """The conditional operations (compare-and-swap by ETag), mixed into `PersiDictConformance`.
+
+    Every case of the result table is checked: each method x condition x present/absent key x
+    expected ETag (the actual one, a foreign one, `ITEM_NOT_AVAILABLE`) x retrieval flag, jokers
+    included. Append-only stores must refuse what would change or delete an existing key. The
+    race tests run when the store's `atomic_conditional_writes` is True, the ETag-uniqueness test
+    when its `strong_etags` is True.
+    """
+
+    race_threads: ClassVar[int] = 8
+    race_rounds: ClassVar[int] = 25
+    timestamp_resolution: ClassVar[float]
+
+    @staticmethod
+    def _cases(store: PersiDict, tag: object) -> Iterator[tuple[str, bool, Any, Any]]:
+        """Yield ``(key, present, expected_etag, actual_etag)``, setting up each (new) key."""
+        number = 0
+        for present in (True, False):
+            for expectation in ("actual", "foreign", "absent"):
+                key = f"case{tag}-{number}"
+                number += 1
+                if present:
+                    store[key] = "old"
+                    actual: Any = store.etag(key)
+                else:
+                    actual = ITEM_NOT_AVAILABLE
+                    if expectation == "absent":
+                        continue  # for an absent key "actual" is ITEM_NOT_AVAILABLE already
+                expected = {"actual": actual, "foreign": _FOREIGN_ETAG, "absent": ITEM_NOT_AVAILABLE}[
+                    expectation
+                ]
+                yield key, present, expected, actual
+
+    def test_get_with_etag(self, store: PersiDict) -> None:
+        absent = store.get_with_etag("missing")
+        assert absent == ConditionalOperationResult(
+            True, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
+        )
+        etag: Any = store.set_item_get_etag("k", [1, 2])
+        result = store.get_with_etag("k")
+        assert result == ConditionalOperationResult(True, etag, etag, [1, 2])
+        assert result.actual_etag == store.etag("k")
+
+    def test_get_item_if_result_table(self, store: PersiDict) -> None:
+        for key, present, expected, actual in list(self._cases(store, 0)):
+            for condition in _CONDITIONS:
+                for retrieve in _RETRIEVALS:
+                    case = (key, present, expected, condition, retrieve)
+                    result = store.get_item_if(
+                        key, condition=condition, expected_etag=expected, retrieve_value=retrieve
+                    )
+                    want = ConditionalOperationResult(
+                        _satisfied(condition, expected, actual),
+                        actual,
+                        actual,
+                        _reported_value(expected, actual, retrieve, "old"),
+                    )
+                    assert result == want, case
+                    assert (key in store) is present, case
+
+    def test_set_item_if_result_table(self, store: PersiDict) -> None:
+        tags = itertools.count()
+        for condition in _CONDITIONS:
+            for retrieve in _RETRIEVALS:
+                for value in ("new", KEEP_CURRENT, DELETE_CURRENT):
+                    for key, present, expected, actual in list(self._cases(store, next(tags))):
+                        case = (key, present, expected, condition, retrieve, value)
+                        satisfied = _satisfied(condition, expected, actual)
+                        unchanged = ConditionalOperationResult(
+                            satisfied, actual, actual, _reported_value(expected, actual, retrieve, "old")
+                        )
+
+                        def attempt(
+                            key: str = key,
+                            expected: Any = expected,
+                            value: Any = value,
+                            condition: Any = condition,
+                            retrieve: Any = retrieve,
+                        ) -> Any:
+                            return store.set_item_if(
+                                key,
+                                value=value,
+                                condition=condition,
+                                expected_etag=expected,
+                                retrieve_value=retrieve,
+                            )
+
+                        if store.append_only and (
+                            value is DELETE_CURRENT or (value == "new" and satisfied and present)
+                        ):
+                            with pytest.raises(MutationPolicyError):
+                                attempt()
+                            assert (store[key] if present else key in store) == (
+                                "old" if present else False
+                            ), case
+                            continue
+                        result = attempt()
+                        if not satisfied:
+                            assert result == dataclasses.replace(unchanged, condition_was_satisfied=False), (
+                                case
+                            )
+                            assert (store[key] if present else key in store) == ("old" if present else False)
+                        elif value is KEEP_CURRENT:
+                            assert result == unchanged, case
+                            assert (key in store) is present, case
+                        elif value is DELETE_CURRENT:
+                            gone = ConditionalOperationResult[Any](
+                                True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
+                            )
+                            assert result == gone, case
+                            assert key not in store, case
+                        else:
+                            assert result.condition_was_satisfied is True, case
+                            assert result.actual_etag == actual, case
+                            assert result.new_value == "new", case
+                            assert result.resulting_etag not in (actual, ITEM_NOT_AVAILABLE), case
+                            assert result.resulting_etag == store.etag(key), case
+                            assert store[key] == "new", case
+
+    def test_setdefault_if_result_table(self, store: PersiDict) -> None:
+        tags = itertools.count()
+        for condition in _CONDITIONS:
+            for retrieve in _RETRIEVALS:
+                for key, present, expected, actual in list(self._cases(store, next(tags))):
+                    case = (key, present, expected, condition, retrieve)
+                    satisfied = _satisfied(condition, expected, actual)
+                    result = store.setdefault_if(
+                        key,
+                        default_value="default",
+                        condition=condition,
+                        expected_etag=expected,
+                        retrieve_value=retrieve,
+                    )
+                    if not present and satisfied:
+                        assert result.condition_was_satisfied is True, case
+                        assert result.actual_etag is ITEM_NOT_AVAILABLE, case
+                        assert result.new_value == "default", case
+                        assert result.resulting_etag == store.etag(key), case
+                        assert store[key] == "default", case
+                    else:
+                        want = ConditionalOperationResult(
+                            satisfied, actual, actual, _reported_value(expected, actual, retrieve, "old")
+                        )
+                        assert result == want, case
+                        assert (store[key] if present else key in store) == ("old" if present else False), (
+                            case
+                        )
+        with pytest.raises(TypeError):
+            store.setdefault_if(
+                "j", default_value=KEEP_CURRENT, condition=ANY_ETAG, expected_etag=ITEM_NOT_AVAILABLE
+            )
+        assert "j" not in store
+
+    def test_discard_if_result_table(self, store: PersiDict) -> None:
+        for tag, condition in enumerate(_CONDITIONS):
+            for key, present, expected, actual in list(self._cases(store, tag)):
+                case = (key, present, expected, condition)
+                satisfied = _satisfied(condition, expected, actual)
+                if store.append_only:
+                    with pytest.raises(MutationPolicyError):
+                        store.discard_if(key, condition=condition, expected_etag=expected)
+                    assert (key in store) is present, case
+                    continue
+                result = store.discard_if(key, condition=condition, expected_etag=expected)
+                if not present:
+                    assert result == ConditionalOperationResult(
+                        satisfied, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
+                    ), case
+                elif satisfied:
+                    assert result == ConditionalOperationResult(
+                        True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
+                    ), case
+                    assert key not in store, case
+                else:
+                    assert result == ConditionalOperationResult(False, actual, actual, VALUE_NOT_RETRIEVED), (
+                        case
+                    )
+                    assert store[key] == "old", case
+
+    def test_transform_item(self, store: PersiDict) -> None:
+        seen: list[Any] = []
+
+        def increment(value: Any) -> Any:
+            seen.append(value)
+            return 1 if value is ITEM_NOT_AVAILABLE else value + 1
+
+        first = store.transform_item("n", transformer=increment)
+        assert seen == [ITEM_NOT_AVAILABLE]
+        assert first == OperationResult[Any](store.etag("n") or "", 1)
+        keep = store.transform_item("n", transformer=lambda value: KEEP_CURRENT)
+        assert keep == OperationResult(first.resulting_etag, 1)
+        absent_keep = store.transform_item("none", transformer=lambda value: KEEP_CURRENT)
+        assert absent_keep == OperationResult(ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
+        assert "none" not in store
+        if store.append_only:
+            with pytest.raises(MutationPolicyError):
+                store.transform_item("n", transformer=increment)
+            with pytest.raises(MutationPolicyError):
+                store.transform_item("n", transformer=lambda value: DELETE_CURRENT)
+            assert store["n"] == 1
+            return
+        second = store.transform_item("n", transformer=increment)
+        assert second == OperationResult[Any](store.etag("n") or "", 2)
+        assert second.resulting_etag != first.resulting_etag
+        assert store["n"] == 2
+        gone = store.transform_item("n", transformer=lambda value: DELETE_CURRENT)
+        assert gone == OperationResult(ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
+        assert "n" not in store
+        with pytest.raises(TypeError):
+            store.transform_item("n", transformer=lambda value: store)
+
+    @pytest.mark.parametrize(
+        ("n_retries", "error"), [(-1, ValueError), (1.5, TypeError), ("3", TypeError), (True, TypeError)]
+    )
+    def test_transform_item_refuses_bad_retry_counts(
+        self, store: PersiDict, n_retries: Any, error: type[Exception]
+    ) -> None:
+        with pytest.raises(error):
+            store.transform_item("k", transformer=lambda value: 1, n_retries=n_retries)
+        assert "k" not in store
+
+    def test_transform_item_gives_up_after_n_retries(self, store: PersiDict) -> None:
+        calls = itertools.count(1)
+
+        def meddling(value: Any) -> Any:
+            # Another writer changes the key between every read and write of ours.
+            number = next(calls)
+            if store.append_only:
+                store["k"] = number  # creates the key: our create-if-absent then loses
+            else:
+                store["k"] = f"concurrent {number}"
+            return "ours"
+
+        n_retries = 0 if store.append_only else 3
+        with pytest.raises(ConcurrencyConflictError) as info:
+            store.transform_item("k", transformer=meddling, n_retries=n_retries)
+        assert info.value.attempts == n_retries + 1
+        key: Any = info.value.key
+        assert tuple(key) == ("k",)
+        assert isinstance(info.value, RuntimeError)
+        assert next(calls) == n_retries + 2  # the transformer ran once per attempt
+        assert store["k"] != "ours"
+
+    def test_bad_flags_are_refused_before_any_io(
+        self, store: PersiDict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store["k"] = "v"
+        for primitive in (
+            "_read",
+            "_etag",
+            "_write",
+            "_delete",
+            "_write_if_etag",
+            "_delete_if_etag",
+            "_contains",
+        ):
+
+            def forbidden(*args: Any, _name: str = primitive, **kwargs: Any) -> Any:
+                raise AssertionError(f"{_name} was called before the arguments were checked")
+
+            monkeypatch.setattr(store, primitive, forbidden)
+        etag = "some-etag"
+        # Typed Any: these are the wrong kinds of argument on purpose.
+        same: Any = "same"
+        retrieve_flag: Any = ALWAYS_RETRIEVE
+        condition_flag: Any = ANY_ETAG
+        number: Any = 5
+        nothing: Any = None
+        always: Any = "always"
+        sentinel: Any = VALUE_NOT_RETRIEVED
+        raw: Any = b"etag"
+        calls: list[tuple[str, Callable[[], Any]]] = [
+            ("condition", lambda: store.get_item_if("k", condition=same, expected_etag=etag)),
+            ("condition", lambda: store.get_item_if("k", condition=retrieve_flag, expected_etag=etag)),
+            (
+                "retrieve_value",
+                lambda: store.get_item_if(
+                    "k", condition=ANY_ETAG, expected_etag=etag, retrieve_value=condition_flag
+                ),
+            ),
+            ("expected_etag", lambda: store.get_item_if("k", condition=ANY_ETAG, expected_etag=number)),
+            ("expected_etag", lambda: store.get_item_if("k", condition=ANY_ETAG, expected_etag=nothing)),
+            ("condition", lambda: store.set_item_if("k", value=1, condition=nothing, expected_etag=etag)),
+            (
+                "retrieve_value",
+                lambda: store.set_item_if(
+                    "k", value=1, condition=ANY_ETAG, expected_etag=etag, retrieve_value=always
+                ),
+            ),
+            (
+                "condition",
+                lambda: store.setdefault_if(
+                    "k", default_value=1, condition=retrieve_flag, expected_etag=etag
+                ),
+            ),
+            (
+                "expected_etag",
+                lambda: store.setdefault_if("k", default_value=1, condition=ANY_ETAG, expected_etag=sentinel),
+            ),
+            ("condition", lambda: store.discard_if("k", condition=same, expected_etag=etag)),
+            ("expected_etag", lambda: store.discard_if("k", condition=ANY_ETAG, expected_etag=raw)),
+        ]
+        for parameter, call in calls:
+            with pytest.raises(ValueError, match=parameter) as info:
+                call()
+            assert isinstance(info.value, TypeError), parameter
+        monkeypatch.undo()
+        assert store["k"] == "v"
+
+    def test_seed_etag_api_agrees_with_get_with_etag(self, store: PersiDict) -> None:
+        inserted = store.setdefault_if(
+            "k", default_value="v1", condition=ANY_ETAG, expected_etag=ITEM_NOT_AVAILABLE
+        )
+        etag: Any = inserted.resulting_etag
+        assert etag == store.etag("k") == store.get_with_etag("k").actual_etag
+        assert store.get_item_if_etag_changed("k", etag) is ETAG_HAS_NOT_CHANGED
+        assert store.get_item_if_etag_changed("k", None) == ("v1", etag)
+        other: Any = store.set_item_get_etag("j", "v2")
+        assert store.get_with_etag("j") == ConditionalOperationResult(True, other, other, "v2")
+        check = store.get_item_if("j", condition=ETAG_IS_THE_SAME, expected_etag=other)
+        assert check == ConditionalOperationResult(True, other, other, VALUE_NOT_RETRIEVED)
+        if not store.append_only:
+            time.sleep(self.timestamp_resolution)
+            written = store.set_item_if("k", value="v3", condition=ETAG_IS_THE_SAME, expected_etag=etag)
+            assert written.condition_was_satisfied
+            assert written.resulting_etag == store.etag("k") != etag
+            assert store.get_item_if_etag_changed("k", etag) == ("v3", written.resulting_etag)
+
+    def test_insert_if_absent_and_compare_and_swap(self, store: PersiDict) -> None:
+        first = store.set_item_if(
+            "k", value="a", condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE
+        )
+        second = store.set_item_if(
+            "k", value="b", condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE
+        )
+        assert first.condition_was_satisfied and not second.condition_was_satisfied
+        assert second.actual_etag == first.resulting_etag
+        assert second.new_value == "a"  # the caller's view was stale: the value is sent
+        assert store["k"] == "a"
+        assert store.setdefault("k", "c") == "a"
+        if store.append_only:
+            return
+        time.sleep(self.timestamp_resolution)
+        swapped = store.set_item_if(
+            "k", value="b", condition=ETAG_IS_THE_SAME, expected_etag=first.resulting_etag
+        )
+        stale = store.set_item_if(
+            "k", value="c", condition=ETAG_IS_THE_SAME, expected_etag=first.resulting_etag
+        )
+        assert swapped.condition_was_satisfied and not stale.condition_was_satisfied
+        assert stale.actual_etag == swapped.resulting_etag and stale.new_value == "b"
+        assert store["k"] == "b"
+        known = store.discard_if("k", condition=ETAG_IS_THE_SAME, expected_etag=first.resulting_etag)
+        assert not known.condition_was_satisfied and store["k"] == "b"
+        assert store.discard_if(
+            "k", condition=ETAG_IS_THE_SAME, expected_etag=swapped.resulting_etag
+        ).condition_was_satisfied
+        assert "k" not in store
+
+    def test_pop_removes_exactly_the_value_it_returns(
+        self, store: PersiDict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        if store.append_only:
+            pytest.skip("an append-only store refuses pop (checked by test_append_only)")
+        store["k"] = "first"
+        real_read = store._read
+        meddled: list[bool] = []
+
+        def read_then_meddle(key: Any, *args: Any, **kwargs: Any) -> Any:
+            result = real_read(key, *args, **kwargs)
+            if not meddled:  # another writer replaces the value right after our first read
+                meddled.append(True)
+                monkeypatch.undo()
+                time.sleep(self.timestamp_resolution)
+                store["k"] = "second"
+                monkeypatch.setattr(store, "_read", read_then_meddle)
+            return result
+
+        monkeypatch.setattr(store, "_read", read_then_meddle)
+        assert store.pop("k") == "second"
+        monkeypatch.undo()
+        assert "k" not in store
+
+    def test_strong_etags_never_repeat(self, store: PersiDict) -> None:
+        if not store.strong_etags or store.append_only:
+            pytest.skip("the store does not promise that ETags identify writes")
+        seen = set()
+        for round_number in range(300):
+            if round_number % 3 == 2:
+                del store["k"]  # frees the inode, so the next write may reuse it
+            seen.add(store.set_item_get_etag("k", "x"))  # same size every time, in a tight loop
+        assert len(seen) == 300
+
+    def test_threads_racing_compare_and_swap(self, store: PersiDict) -> None:
+        if not store.atomic_conditional_writes:
+            pytest.skip("conditional writes of this store are not atomic against other writers")
+        base: Any = store.set_item_get_etag("k", "start")
+        barrier = threading.Barrier(self.race_threads)
+        winners: list[int] = []
+
+        def racer(number: int) -> None:
+            barrier.wait()
+            result = store.set_item_if(
+                "k", value=f"v{number}", condition=ETAG_IS_THE_SAME, expected_etag=base
+            )
+            if result.condition_was_satisfied:
+                winners.append(number)
+
+        if store.append_only:
+            # Insert-if-absent is the compare-and-swap append-only stores offer.
+            def racer(number: int) -> None:  # noqa: F811
+                barrier.wait()
+                result = store.setdefault_if(
+                    "new",
+                    default_value=f"v{number}",
+                    condition=ETAG_IS_THE_SAME,
+                    expected_etag=ITEM_NOT_AVAILABLE,
+                )
+                if result.resulting_etag != result.actual_etag:
+                    winners.append(number)
+
+        threads = [threading.Thread(target=racer, args=(number,)) for number in range(self.race_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(winners) == 1
+        assert store["new" if store.append_only else "k"] == f"v{winners[0]}"
+
+    def test_threads_racing_transform_item_count_exactly(self, store: PersiDict) -> None:
+        if not store.atomic_conditional_writes or store.append_only:
+            pytest.skip("needs atomic conditional writes over a mutable store")
+        barrier = threading.Barrier(self.race_threads)
+
+        def worker() -> None:
+            barrier.wait()
+            for _ in range(self.race_rounds):
+                store.transform_item(
+                    "counter", transformer=lambda v: 1 if v is ITEM_NOT_AVAILABLE else v + 1, n_retries=None
+                )
+
+        threads = [threading.Thread(target=worker) for _ in range(self.race_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert store["counter"] == self.race_threads * self.race_rounds
+
+
+class PersiDictConformance(ConditionalConformance):
     """Behaviour shared by every store and wrapper.
 
     Subclass it in a test module and define a ``store_factory`` fixture returning a
