@@ -163,6 +163,8 @@ def test_methods_leave_the_instance_out_unless_asked() -> None:
     assert a.own.key_of(1) != b.own.key_of(1)
     assert a.own.key_of(1) == Model("a").own.key_of(1)
     assert Model.static_under(2) == Model.static_over(2) == a.static_over(2) == -2
+    assert Model.static_over.key_of(1) != Model.static_over.key_of(2)  # no first argument dropped
+    assert Model.static_under.key_of(1) != Model.static_under.key_of(2)
     assert Model.made(2) == a.made(2) == 6  # type: ignore[call-arg, arg-type]
     assert a.predict.forget(1) is True
     assert a.predict.key_of(1)[:2] == (__name__, "Model.predict")

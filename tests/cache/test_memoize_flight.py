@@ -132,8 +132,10 @@ def test_cache_exceptions_stores_the_exception_for_every_caller() -> None:
     outcomes = _race(memo, 4, 1)
     assert all(isinstance(o, ValueError) for o in outcomes), outcomes
     assert body.runs == 1
+    hits_before = memo.stats().hits
     with pytest.raises(ValueError, match="first run fails"):
         memo(1)
+    assert memo.stats().hits == hits_before + 1  # a stored exception is a hit
     assert memo.forget(1) is True
     assert memo(1) == 2 and body.runs == 2
 

@@ -73,6 +73,20 @@ _MISSING: Final = _Missing()
 
 
 @dataclass(frozen=True)
+class _CachedError:
+    """A stored exception (``cache_exceptions=True``), found where a result was looked for."""
+
+    error: BaseException
+
+
+def _delivered(found: Any) -> Any:
+    """The result of a call from what was found: a stored exception is raised."""
+    if isinstance(found, _CachedError):
+        raise found.error
+    return found
+
+
+@dataclass(frozen=True)
 class MemoStats:
     """What a memoized function did in this process (see `MemoizedFunction.stats`).
 
@@ -166,8 +180,12 @@ class _Lease:
         with self._lock:
             lost = self._lost
         self._thread.join()
-        if not lost:
+        if lost:
+            return
+        try:
             self._store.discard_if(self._key, condition=ETAG_IS_THE_SAME, expected_etag=self._etag)
+        except Exception:  # noqa: S110 - the store failed: the lease expires by itself after lease_seconds
+            pass
 
 
 def _lease_record(owner: str, seconds: float, renewals: int) -> str:
@@ -490,7 +508,7 @@ class MemoizedFunction(Generic[P, R]):
             flow.close()
 
     def _lookup(self, key: NonEmptySafeStrTuple) -> Any:
-        """The stored result; a cached exception is raised; `_MISSING` if neither is stored."""
+        """The stored result, a `_CachedError` holding a stored exception, or `_MISSING`."""
         try:
             return self._store[key]
         except KeyError:
@@ -501,7 +519,7 @@ class MemoizedFunction(Generic[P, R]):
             except KeyError:
                 return _MISSING
             if isinstance(error, BaseException):
-                raise error
+                return _CachedError(error)
         return _MISSING
 
     def _flow(self, key: NonEmptySafeStrTuple, refresh: bool) -> _Flow:
@@ -511,7 +529,7 @@ class MemoizedFunction(Generic[P, R]):
             found = self._lookup(key)
             if found is not _MISSING:
                 counters.add("hits")
-                return found
+                return _delivered(found)
         counters.add("misses")
         if not self._single_flight:
             if refresh:
@@ -536,7 +554,7 @@ class MemoizedFunction(Generic[P, R]):
                     else:  # the previous owner may have stored the result and left
                         found = self._lookup(key)
                         if found is not _MISSING:
-                            return found
+                            return _delivered(found)
                     outcome = yield _COMPUTE
                     return self._finish(key, outcome)
                 finally:
@@ -559,8 +577,8 @@ class MemoizedFunction(Generic[P, R]):
             yield pause
             poll = min(poll * 1.5, _MAX_POLL_S, self._lease_seconds / 2)
             found = self._lookup(key)
-            if found is not _MISSING and not (refresh and not waited):
-                return found
+            if found is not _MISSING:
+                return _delivered(found)
 
     def _forget_key(self, key: NonEmptySafeStrTuple) -> None:
         self._store.discard(key)
