@@ -14,7 +14,8 @@ Single-flight: a caller that misses takes the lease with an insert-if-absent, co
 the result with an insert-if-absent (write-once) and deletes its lease; other callers poll the
 result (backoff with jitter) while the lease lives. The owner rewrites its lease from a heartbeat
 thread every ``lease_seconds / 3``: a waiter that sees the same lease ETag for ``lease_seconds``
-by its own monotonic clock (or a lease whose recorded expiry is past) considers the owner dead and
+by its own monotonic clock (or a lease whose recorded expiry passed more than ``lease_seconds``
+ago) considers the owner dead and
 takes the lease over with a compare-and-swap on that ETag, so exactly one waiter takes over.
 """
 
@@ -604,7 +605,11 @@ class MemoizedFunction(Generic[P, R]):
             now = time.monotonic()
             expiry = _recorded_expiry(taken.new_value)
             unchanged_for = now - seen_since if etag == seen_etag else 0.0
-            if unchanged_for < self._lease_seconds and (expiry is None or expiry > time.time()):
+            # Dead: unchanged for lease_seconds by our own clock, or (for a caller that just
+            # arrived) expired by the owner's clock long enough ago that clocks disagreeing by
+            # less than lease_seconds cannot make a live lease look dead.
+            long_expired = expiry is not None and time.time() > expiry + self._lease_seconds
+            if unchanged_for < self._lease_seconds and not long_expired:
                 return etag
             # Its owner stopped renewing it: take it over; of several waiters exactly one wins.
             swapped = leases.set_item_if(
