@@ -165,10 +165,19 @@ def bench_bulk_read(report: Report, endpoint: str, proxy_url: str) -> None:
     report.add(f"bulk read {BULK_KEYS} keys: dict(items())", items, one_by_one, 5.0, note)
 
 
-def bench_conditional_get(report: Report, endpoint: str, raw: Any) -> None:
+def bench_conditional_get(report: Report, endpoint: str) -> None:
+    """The conditional GET, ours and raw, both through our proxy.
+
+    moto's server answers a 304 more slowly than a 200 of 100 KB when it is reached directly
+    (its 304 answers are not plain HTTP: botocore's connection does not stay usable), which
+    real S3 does not do; the proxy sends every 304 as HTTP says, without a body.
+    """
+    import boto3
+
     from persidict_core import ETAG_IS_THE_SAME, VALUE_NOT_RETRIEVED
     from persidict_s3 import BasicS3Dict
 
+    raw = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     bucket = "bench-conditional"
     value = {"payload": "x" * 100_000}
     store = BasicS3Dict(bucket, endpoint_url=endpoint)
@@ -332,7 +341,8 @@ def main() -> int:
         bench_listing(report, endpoint, raw)
         with S3Proxy(endpoint, latency=LATENCY) as proxy:
             bench_bulk_read(report, endpoint, proxy.url)
-        bench_conditional_get(report, endpoint, raw)
+        with S3Proxy(endpoint) as proxy:
+            bench_conditional_get(report, proxy.url)
         with S3Proxy(endpoint, serialize_writes=True) as proxy:
             bench_transform_item(report, endpoint, proxy.url)
         bad = bench_cached_reads(report, endpoint)

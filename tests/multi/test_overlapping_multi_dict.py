@@ -15,7 +15,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from persidict_core import FileDirDict, LocalDict, LocalDictBackend, PersiDict, store_from_config
+from persidict_core import (
+    ETAG_HAS_CHANGED,
+    ETAG_IS_THE_SAME,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
+    FileDirDict,
+    LocalDict,
+    LocalDictBackend,
+    PersiDict,
+    store_from_config,
+)
 from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
 
 # --------------------------------------------------------------------------- the seed's examples
@@ -165,6 +175,30 @@ def test_formats_share_a_location_but_not_items(make_multi: MultiFactory) -> Non
     again = make_multi()
     assert again.pkl[("models", "m1")] == [1, 2, 3]
     assert again.json == {"config": {"format": "json"}}
+
+
+def test_conditional_operations_work_on_every_format_separately(make_multi: MultiFactory) -> None:
+    multi = make_multi()
+    for name in ("json", "pkl", "txt"):
+        store = getattr(multi, name)
+        created = store.setdefault_if(
+            "k", default_value=f"{name}-1", condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE
+        )
+        assert created.condition_was_satisfied and created.new_value == f"{name}-1"
+        written = store.set_item_if(
+            "k", value=f"{name}-2", condition=ETAG_IS_THE_SAME, expected_etag=created.resulting_etag
+        )
+        assert written.condition_was_satisfied
+        assert store.get_with_etag("k").actual_etag == written.resulting_etag == store.etag("k")
+        unchanged = store.get_item_if("k", condition=ETAG_HAS_CHANGED, expected_etag=written.resulting_etag)
+        assert not unchanged.condition_was_satisfied and unchanged.new_value is VALUE_NOT_RETRIEVED
+        store.transform_item("k", transformer=lambda value: value + "!")
+    # Each format changed its own item only.
+    assert [getattr(multi, name)["k"] for name in ("json", "pkl", "txt")] == ["json-2!", "pkl-2!", "txt-2!"]
+    etag = multi.json.etag("k")
+    assert isinstance(etag, str)
+    assert multi.json.discard_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag).condition_was_satisfied
+    assert "k" not in multi.json and multi.pkl["k"] == "pkl-2!" and multi.txt["k"] == "txt-2!"
 
 
 def test_config_and_pickle_reopen_the_group_on_every_store(make_multi: MultiFactory) -> None:

@@ -209,6 +209,8 @@ class S3Proxy:
                 raise AssertionError("unreachable")
 
             def _send(self, status: int, headers: list[tuple[str, str]], data: bytes, method: str) -> None:
+                # Counted before the answer leaves: a client that has its answer sees it counted.
+                proxy._count(method, status, 0 if method == "HEAD" or status == 304 else len(data))
                 self.send_response(status)
                 has_length = False
                 for name, value in headers:
@@ -225,7 +227,6 @@ class S3Proxy:
                 self.end_headers()
                 if method != "HEAD" and status != 304 and data:
                     self.wfile.write(data)
-                proxy._count(method, status, 0 if method == "HEAD" else len(data))
 
             def _error(self, fault: Fault, method: str) -> None:
                 body = (

@@ -64,12 +64,21 @@ def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
     return results
 
 
+def write(store: PersiDict, key: str, value: Any) -> str:
+    """Store ``value`` and return its ETag."""
+    etag = store.set_item_get_etag(key, value)
+    assert isinstance(etag, str)
+    return etag
+
+
 def stores_over(proxy: S3Proxy, bucket: str, count: int, **params: Any) -> list[BasicS3Dict]:
     return [BasicS3Dict(bucket, endpoint_url=proxy.url, **params) for _ in range(count)]
 
 
 # ---------------------------------------------------------------- races
-def test_transform_item_from_4_threads_leaves_the_exact_count(make_proxy: MakeProxy, bucket_name: str) -> None:
+def test_transform_item_from_4_threads_leaves_the_exact_count(
+    make_proxy: MakeProxy, bucket_name: str
+) -> None:
     proxy = make_proxy(serialize_writes=True)
     stores = stores_over(proxy, bucket_name, 4)
     per_thread = 25
@@ -91,13 +100,14 @@ def test_transform_item_from_4_threads_leaves_the_exact_count(make_proxy: MakePr
 
 
 @pytest.mark.parametrize("racers", [8])
-def test_of_n_set_item_if_racers_exactly_one_wins(make_proxy: MakeProxy, bucket_name: str, racers: int) -> None:
+def test_of_n_set_item_if_racers_exactly_one_wins(
+    make_proxy: MakeProxy, bucket_name: str, racers: int
+) -> None:
     proxy = make_proxy(serialize_writes=True)
     stores = stores_over(proxy, bucket_name, racers)
     for round_number in range(4):
         key = f"k{round_number}"
-        start = stores[0].set_item_get_etag(key, "start")
-        assert start is not None
+        start = write(stores[0], key, "start")
 
         def race(i: int, key: str = key, start: str = start) -> Any:
             return stores[i].set_item_if(
@@ -120,14 +130,12 @@ def test_of_n_discard_if_racers_exactly_one_wins(make_proxy: MakeProxy, bucket_n
     stores = stores_over(proxy, bucket_name, 6)
     for round_number in range(4):
         key = f"k{round_number}"
-        start = stores[0].set_item_get_etag(key, "doomed")
-        assert start is not None
-        results = run_threads(
-            6,
-            lambda i, key=key, start=start: stores[i].discard_if(
-                key, condition=ETAG_IS_THE_SAME, expected_etag=start
-            ),
-        )
+        start = write(stores[0], key, "doomed")
+
+        def race(i: int, key: str = key, start: str = start) -> Any:
+            return stores[i].discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=start)
+
+        results = run_threads(6, race)
         assert sum(r.condition_was_satisfied for r in results) == 1, results
         assert key not in stores[0]
 
@@ -137,7 +145,11 @@ def test_setdefault_race_gives_every_caller_the_stored_value(make_proxy: MakePro
     stores = stores_over(proxy, bucket_name, 6)
     for round_number in range(4):
         key = f"k{round_number}"
-        results = run_threads(6, lambda i, key=key: stores[i].setdefault(key, f"writer {i}"))
+
+        def race(i: int, key: str = key) -> Any:
+            return stores[i].setdefault(key, f"writer {i}")
+
+        results = run_threads(6, race)
         stored = stores[0][key]
         assert results == [stored] * 6
 
@@ -177,7 +189,7 @@ def test_a_conditional_put_through_a_5xx_ends_with_the_right_answer(
     make_proxy: MakeProxy, bucket_name: str, after_forward: bool, status: int, code: str
 ) -> None:
     writer = BasicS3Dict(bucket_name, endpoint_url=make_proxy().url)
-    etag = writer.set_item_get_etag("k", "old")
+    etag = write(writer, "k", "old")
     proxy = make_proxy(fault=_first("PUT", Fault(status, code, after_forward=after_forward)))
     store = BasicS3Dict(bucket_name, endpoint_url=proxy.url, client_config=RETRYING)
     result = store.set_item_if("k", value="new", condition=ETAG_IS_THE_SAME, expected_etag=etag)
@@ -211,7 +223,7 @@ def test_a_conditional_delete_through_a_5xx_ends_with_the_right_answer(
     make_proxy: MakeProxy, bucket_name: str, after_forward: bool
 ) -> None:
     writer = BasicS3Dict(bucket_name, endpoint_url=make_proxy().url)
-    etag = writer.set_item_get_etag("k", "doomed")
+    etag = write(writer, "k", "doomed")
     proxy = make_proxy(fault=_first("DELETE", Fault(500, "InternalError", after_forward=after_forward)))
     store = BasicS3Dict(bucket_name, endpoint_url=proxy.url, client_config=RETRYING)
     result = store.discard_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag)
@@ -225,7 +237,7 @@ def test_a_lost_race_is_not_mistaken_for_a_lost_reply(make_proxy: MakeProxy, buc
     # Our first attempt fails before reaching the server, another writer then replaces the
     # object, and botocore's retry is refused: that is a lost race, not a lost reply.
     writer = BasicS3Dict(bucket_name, endpoint_url=make_proxy().url)
-    etag = writer.set_item_get_etag("k", "old")
+    etag = write(writer, "k", "old")
 
     def fault(method: str, path: str, number: int) -> Fault | None:
         if method == "PUT" and "/k." in path and not fired.is_set():
@@ -278,10 +290,12 @@ def test_get_item_if_with_a_matching_etag_transfers_no_value(
 ) -> None:
     proxy = make_proxy()
     store = BasicS3Dict(bucket_name, endpoint_url=proxy.url)
-    etag = store.set_item_get_etag("k", list(range(1000)))
+    etag = write(store, "k", list(range(1000)))
     meter.attach(store.connection.client)
     proxy.reset_counts()
-    result = store.get_item_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag, retrieve_value=IF_ETAG_CHANGED)
+    result = store.get_item_if(
+        "k", condition=ETAG_IS_THE_SAME, expected_etag=etag, retrieve_value=IF_ETAG_CHANGED
+    )
     assert result.condition_was_satisfied
     assert result.actual_etag == etag
     assert result.new_value is VALUE_NOT_RETRIEVED
@@ -293,7 +307,7 @@ def test_get_item_if_with_a_matching_etag_transfers_no_value(
 
 def test_get_with_etag_is_one_get(make_proxy: MakeProxy, bucket_name: str, meter: GetObjectMeter) -> None:
     store = BasicS3Dict(bucket_name, endpoint_url=make_proxy().url)
-    etag = store.set_item_get_etag("k", {"a": 1})
+    etag = write(store, "k", {"a": 1})
     meter.attach(store.connection.client)
     result = store.get_with_etag("k")
     assert (result.new_value, result.actual_etag) == ({"a": 1}, etag)
@@ -308,8 +322,8 @@ def test_a_changed_etag_fetches_the_value_in_the_same_get(
     make_proxy: MakeProxy, bucket_name: str, meter: GetObjectMeter
 ) -> None:
     store = BasicS3Dict(bucket_name, endpoint_url=make_proxy().url)
-    old = store.set_item_get_etag("k", 1)
-    new = store.set_item_get_etag("k", 2)
+    old = write(store, "k", 1)
+    new = write(store, "k", 2)
     meter.attach(store.connection.client)
     result = store.get_item_if("k", condition=ETAG_HAS_CHANGED, expected_etag=old)
     assert result.condition_was_satisfied and result.new_value == 2 and result.actual_etag == new
@@ -337,10 +351,12 @@ def test_wrappers_race_like_the_store(
     stores = [make_store(proxy.url, bucket_name, tmp_path, i) for i in range(4)]
     run_threads(
         4,
-        lambda i: [stores[i].transform_item("counter", transformer=increment, n_retries=None) for _ in range(15)],
+        lambda i: [
+            stores[i].transform_item("counter", transformer=increment, n_retries=None) for _ in range(15)
+        ],
     )
     assert [store["counter"] for store in stores] == [60] * 4  # every cache serves the final value
-    start = stores[0].set_item_get_etag("k", "start")
+    start = write(stores[0], "k", "start")
     results = run_threads(
         4,
         lambda i: stores[i].set_item_if("k", value=i, condition=ETAG_IS_THE_SAME, expected_etag=start),
@@ -356,13 +372,15 @@ def test_wrappers_answer_a_matching_etag_with_one_304(
 ) -> None:
     proxy = make_proxy()
     store = make_store(proxy.url, bucket_name, tmp_path, 0)
-    etag = store.set_item_get_etag("k", list(range(1000)))
+    etag = write(store, "k", list(range(1000)))
     proxy.reset_counts()
     result = store.get_item_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag)
     assert result.condition_was_satisfied and result.new_value is VALUE_NOT_RETRIEVED
     assert proxy.requests == {"GET": 1} and proxy.statuses == {304: 1}
     proxy.reset_counts()
-    seen = store.get_item_if("k", condition=ETAG_IS_THE_SAME, expected_etag=etag, retrieve_value=NEVER_RETRIEVE)
+    seen = store.get_item_if(
+        "k", condition=ETAG_IS_THE_SAME, expected_etag=etag, retrieve_value=NEVER_RETRIEVE
+    )
     assert seen.actual_etag == etag
     assert proxy.body_bytes["GET"] == 0
 
@@ -374,7 +392,7 @@ def test_wrappers_refresh_their_cache_from_conditional_results(
     url = make_proxy().url
     store = make_store(url, bucket_name, tmp_path, 0)
     other = BasicS3Dict(bucket_name, endpoint_url=url)
-    etag = store.set_item_get_etag("k", "mine")
+    etag = write(store, "k", "mine")
     assert store["k"] == "mine"
     other["k"] = "theirs"  # behind the wrapper's back
     refused = store.set_item_if("k", value="again", condition=ETAG_IS_THE_SAME, expected_etag=etag)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,14 +12,31 @@ import pytest
 from persidict_core import PersiDict
 from persidict_core.testing import PersiDictConformance, StoreFactory
 from persidict_s3 import BasicS3Dict, S3Dict
+from tests.s3._proxy import S3Proxy
 
 
 class S3Conformance(PersiDictConformance):
     # S3's LastModified has whole-second resolution.
     timestamp_resolution: ClassVar[float] = 1.0
+    race_rounds: ClassVar[int] = 10  # 8 threads x 10 increments: every request is an HTTP round trip
 
 
-class TestBasicS3Dict(S3Conformance):
+class InProcessMoto(S3Conformance):
+    """The suite on moto's in-process mock, which evaluates ``If-Match`` without a lock.
+
+    S3 checks a condition and writes in one step; moto checks, then writes, so two racers can
+    both pass the check. The suite's races therefore run over HTTP (the classes below), where
+    our proxy forwards the writes of one object one at a time, as S3 does.
+    """
+
+    def test_threads_racing_compare_and_swap(self, store: PersiDict) -> None:
+        pytest.skip("moto's in-process mock checks conditions without a lock: raced over HTTP below")
+
+    def test_threads_racing_transform_item_count_exactly(self, store: PersiDict) -> None:
+        pytest.skip("moto's in-process mock checks conditions without a lock: raced over HTTP below")
+
+
+class TestBasicS3Dict(InProcessMoto):
     @pytest.fixture
     def store_factory(self, mocked_aws: None, bucket_name: str) -> StoreFactory:
         counter = itertools.count()
@@ -29,7 +47,7 @@ class TestBasicS3Dict(S3Conformance):
         return factory
 
 
-class TestBasicS3DictSubdict(S3Conformance):
+class TestBasicS3DictSubdict(InProcessMoto):
     """A sub-dict of a BasicS3Dict must behave like a whole store."""
 
     @pytest.fixture
@@ -44,24 +62,25 @@ class TestBasicS3DictSubdict(S3Conformance):
 
 
 class TestBasicS3DictOverHTTP(S3Conformance):
-    """The same over real HTTP, against moto's server."""
+    """The same over real HTTP, against moto's server behind a proxy that serializes writes."""
 
     @pytest.fixture
-    def store_factory(self, server_url: str, bucket_name: str) -> StoreFactory:
+    def store_factory(self, make_proxy: Callable[..., S3Proxy], bucket_name: str) -> StoreFactory:
         counter = itertools.count()
+        url = make_proxy(serialize_writes=True).url
 
         def factory(**params: Any) -> PersiDict:
             return BasicS3Dict(
                 bucket_name=bucket_name,
                 root_prefix=f"store{next(counter)}",
-                endpoint_url=server_url,
+                endpoint_url=url,
                 **params,
             )
 
         return factory
 
 
-class TestS3Dict(S3Conformance):
+class TestS3Dict(InProcessMoto):
     @pytest.fixture
     def store_factory(self, mocked_aws: None, bucket_name: str, tmp_path: Path) -> StoreFactory:
         counter = itertools.count()
@@ -74,7 +93,7 @@ class TestS3Dict(S3Conformance):
         return factory
 
 
-class TestS3DictSubdict(S3Conformance):
+class TestS3DictSubdict(InProcessMoto):
     """A sub-dict of an S3Dict is a cached S3Dict and behaves like a whole store."""
 
     @pytest.fixture
@@ -90,15 +109,18 @@ class TestS3DictSubdict(S3Conformance):
 
 class TestS3DictOverHTTP(S3Conformance):
     @pytest.fixture
-    def store_factory(self, server_url: str, bucket_name: str, tmp_path: Path) -> StoreFactory:
+    def store_factory(
+        self, make_proxy: Callable[..., S3Proxy], bucket_name: str, tmp_path: Path
+    ) -> StoreFactory:
         counter = itertools.count()
+        url = make_proxy(serialize_writes=True).url
 
         def factory(**params: Any) -> PersiDict:
             return S3Dict(
                 bucket_name=bucket_name,
                 root_prefix=f"store{next(counter)}",
                 base_dir=tmp_path,
-                endpoint_url=server_url,
+                endpoint_url=url,
                 **params,
             )
 

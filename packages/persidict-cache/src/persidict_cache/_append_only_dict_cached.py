@@ -6,7 +6,10 @@ from typing import Any, ClassVar, Literal
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     KeyLike,
     MutationPolicyError,
     NestedStoreConfig,
@@ -15,7 +18,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -34,7 +37,7 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
 
 
-class AppendOnlyDictCached(MainStoreListing, PersiDict):
+class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -79,6 +82,7 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         self._main = main
         self._data_cache = cache
         self._cache_append_only = cache.append_only
+        self._adopt_capabilities(self._main)
 
     # ----------------------------------------------------------------- components
     @property
@@ -108,6 +112,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except MutationPolicyError:
             pass  # an append-only cache already holds it: the same value, since main is append-only
 
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        # A stored value never changes: whatever value a result carries can be cached for good.
+        if etag is not ITEM_NOT_AVAILABLE and value is not VALUE_NOT_RETRIEVED:
+            self._cache(key, value)
+
     # ----------------------------------------------------------------- reads
     def __getitem__(self, key: KeyLike) -> Any:
         """Return the value of ``key``: from the cache if it holds it, else from the main store."""
@@ -127,11 +136,11 @@ class AppendOnlyDictCached(MainStoreListing, PersiDict):
         except KeyError:
             pass
         else:
-            etag = self._main._etag(key)
+            etag = self._main.etag(key)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
             return value, etag
-        result = self._main._read(key, if_etag_differs=if_etag_differs)
+        result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         if result is not ETAG_HAS_NOT_CHANGED:
             self._cache(key, result[0])  # type: ignore[index]
         return result

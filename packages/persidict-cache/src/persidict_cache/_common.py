@@ -5,10 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from persidict_core import PersiDict, StoreConfig
+from persidict_core import (
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    VALUE_NOT_RETRIEVED,
+    ConditionalOperationResult,
+    ETagConditionFlag,
+    ETagIfExists,
+    ETagValue,
+    ItemNotAvailableFlag,
+    KeyLike,
+    OperationResult,
+    PersiDict,
+    RetrieveValueFlag,
+    StoreConfig,
+    TransformingFunction,
+)
 from persidict_safestr import NonEmptySafeStrTuple
 
-__all__ = ["MainStoreListing", "require_store", "wrapper_config"]
+__all__ = ["ConditionalDelegation", "MainStoreListing", "require_store", "wrapper_config"]
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:
@@ -52,7 +69,7 @@ class MainStoreListing(PersiDict):
         return self._main._timestamp(key)
 
     def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._main._etag(key)
+        return self._main.etag(key)
 
     def _iter_entries(
         self, with_values: bool, with_timestamps: bool
@@ -64,3 +81,108 @@ class MainStoreListing(PersiDict):
 
     def _count(self) -> int:
         return self._main._count()
+
+
+class ConditionalDelegation(PersiDict):
+    """Conditional operations of a wrapper: one call to the store it wraps, then cache upkeep.
+
+    Each conditional method is handed whole to the wrapped store's public method of the same
+    name, so its check and its mutation are the wrapped store's one atomic step and the
+    wrapper adds no window of its own; the result then updates the wrapper's caches
+    (`_absorb`). The primitives that the base class builds ``setdefault``, ``pop`` and
+    ``popitem`` on delegate the same way, as compare-and-swaps on an exact ETag. Reads
+    (``get_with_etag``, ``get_item_if``) stay the base class's, on the wrapper's cached
+    ``_read``: a valid cached value is not transferred again.
+    """
+
+    _main: PersiDict
+
+    def _adopt_capabilities(self, store: PersiDict) -> None:
+        """Report the wrapped store's capability flags: a wrapper is exactly as atomic as it."""
+        # Instance attributes shadow the class defaults (the flags are class attributes).
+        self.__dict__["atomic_conditional_writes"] = store.atomic_conditional_writes
+        self.__dict__["strong_etags"] = store.strong_etags
+
+    def _delegate(self) -> PersiDict:
+        """The store conditional operations go to (the wrapped store)."""
+        return self._main
+
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        """Update the caches from an operation's outcome: the key's ETag and value after it.
+
+        ``value`` is `VALUE_NOT_RETRIEVED` when the outcome does not carry it. The default
+        keeps no cache.
+        """
+
+    def _absorb_result(self, key: KeyLike, result: ConditionalOperationResult[Any]) -> None:
+        self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
+
+    def set_item_if(
+        self,
+        key: KeyLike,
+        *,
+        value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Store ``value`` only if ``condition`` holds (see `PersiDict.set_item_if`)."""
+        result = self._delegate().set_item_if(
+            key, value=value, condition=condition, expected_etag=expected_etag, retrieve_value=retrieve_value
+        )
+        self._absorb_result(key, result)
+        return result
+
+    def setdefault_if(
+        self,
+        key: KeyLike,
+        *,
+        default_value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
+        result = self._delegate().setdefault_if(
+            key,
+            default_value=default_value,
+            condition=condition,
+            expected_etag=expected_etag,
+            retrieve_value=retrieve_value,
+        )
+        self._absorb_result(key, result)
+        return result
+
+    def discard_if(
+        self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
+    ) -> ConditionalOperationResult[Any]:
+        """Delete the key only if ``condition`` holds (see `PersiDict.discard_if`)."""
+        result = self._delegate().discard_if(key, condition=condition, expected_etag=expected_etag)
+        self._absorb_result(key, result)
+        return result
+
+    def transform_item(
+        self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
+    ) -> OperationResult[Any]:
+        """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
+        result = self._delegate().transform_item(key, transformer=transformer, n_retries=n_retries)
+        self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
+        return result
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagIfExists | None:
+        result = self._delegate().set_item_if(
+            key,
+            value=value,
+            condition=ETAG_IS_THE_SAME,
+            expected_etag=expected_etag,
+            retrieve_value=NEVER_RETRIEVE,
+        )
+        self._absorb(key, result.resulting_etag, result.new_value)
+        return result.resulting_etag if result.condition_was_satisfied else None
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
+        self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
+        return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import threading
+from typing import Any, ClassVar, Final, Literal
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
+    ETagIfExists,
     NestedStoreConfig,
     PersiDict,
     StoreConfig,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 
 __all__ = ["MutableDictCached", "MutableDictCachedConfig"]
+
+_NO_VALUE: Final = object()
 
 
 class MutableDictCachedConfig(StoreConfig):
@@ -34,7 +40,7 @@ class MutableDictCachedConfig(StoreConfig):
     """The store that keeps the main store's ETag of each cached value."""
 
 
-class MutableDictCached(MainStoreListing, PersiDict):
+class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     """A store whose reads are served from a local cache while the main store's ETag is unchanged.
 
     Each read asks the main store one cheap question: has the key's ETag changed since the
@@ -100,6 +106,10 @@ class MutableDictCached(MainStoreListing, PersiDict):
         self._main = main
         self._data_cache = data
         self._etag_cache = etags
+        self._adopt_capabilities(main)
+        # Threads sharing this wrapper update and read (value, ETag) pairs under this lock, so
+        # a reader never pairs one thread's value with another thread's ETag.
+        self._pair_lock = threading.RLock()
 
     # ----------------------------------------------------------------- components
     @property
@@ -132,36 +142,58 @@ class MutableDictCached(MainStoreListing, PersiDict):
     # ----------------------------------------------------------------- cache upkeep
     def _cache(self, key: NonEmptySafeStrTuple, value: Any, etag: str | None) -> None:
         # The ETag goes first and last: a crash in between leaves no ETag, so never a stale pair.
-        self._etag_cache._delete(key)
-        self._data_cache._write(key, value, only_if_absent=False)
-        if etag is not None:
-            self._etag_cache._write(key, etag, only_if_absent=False)
+        with self._pair_lock:
+            self._etag_cache._delete(key)
+            self._data_cache._write(key, value, only_if_absent=False)
+            if etag is not None:
+                self._etag_cache._write(key, etag, only_if_absent=False)
 
     def _purge(self, key: NonEmptySafeStrTuple) -> None:
-        self._etag_cache._delete(key)
-        self._data_cache._delete(key)
+        with self._pair_lock:
+            self._etag_cache._delete(key)
+            self._data_cache._delete(key)
+
+    def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
+        if etag is ITEM_NOT_AVAILABLE:
+            self._purge(key)  # deleted, or found absent
+        elif value is not VALUE_NOT_RETRIEVED:
+            assert isinstance(etag, str)
+            self._cache(key, value, etag)  # written, or read along with the result
+        else:
+            with self._pair_lock:
+                try:
+                    cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
+                except KeyError:
+                    return
+                if cached_etag != etag:
+                    self._purge(key)  # another version is current: the cached one is stale
 
     # ----------------------------------------------------------------- primitives
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        # The hot path of every read: kept flat (one call to each store on a hit).
-        try:
-            cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
-        except KeyError:
-            cached_etag = None
+        # The hot path of every read: kept flat (one call to each store on a hit). The cached
+        # pair is taken together, before asking the main store whether it is still current.
+        cached_value: Any = _NO_VALUE
+        with self._pair_lock:
+            try:
+                cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
+            except KeyError:
+                cached_etag = None
+            if type(cached_etag) is str and cached_etag != if_etag_differs:
+                try:
+                    cached_value = self._data_cache._read(key)[0]  # type: ignore[index]
+                except KeyError:
+                    cached_etag = None  # the value was evicted from the cache: fetch it again
         try:
             if type(cached_etag) is str:
-                result = self._main._read(key, if_etag_differs=cached_etag)
+                result = self._main.get_item_if_etag_changed(key, cached_etag)
                 if result is not ETAG_HAS_NOT_CHANGED:
                     return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
                 if if_etag_differs == cached_etag:
                     return ETAG_HAS_NOT_CHANGED
-                try:
-                    return self._data_cache._read(key)[0], cached_etag  # type: ignore[index]
-                except KeyError:
-                    pass  # the value was evicted from the cache: fetch it again
-            result = self._main._read(key, if_etag_differs=if_etag_differs)
+                return cached_value, cached_etag
+            result = self._main.get_item_if_etag_changed(key, if_etag_differs)
         except KeyError:
             self._purge(key)  # deleted in the main store, maybe by another process
             raise

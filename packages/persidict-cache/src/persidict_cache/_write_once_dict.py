@@ -23,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
 from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
@@ -50,7 +50,7 @@ class WriteOnceDictConfig(StoreConfig):
         return float(value)
 
 
-class WriteOnceDict(MainStoreListing, PersiDict):
+class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     """A store where the first write of a key wins and later writes of it are ignored.
 
     Made for content-addressed data, where writing a key again means writing the same value
@@ -108,6 +108,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
         )
         super().__init__(config)
         self._main = wrapped
+        self._adopt_capabilities(self._main)
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0
@@ -218,7 +219,7 @@ class WriteOnceDict(MainStoreListing, PersiDict):
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._main._read(key, if_etag_differs=if_etag_differs)
+        return self._main.get_item_if_etag_changed(key, if_etag_differs)
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._main._contains(key)

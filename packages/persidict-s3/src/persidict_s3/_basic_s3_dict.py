@@ -71,9 +71,13 @@ class BasicS3Dict(PersiDict):
     """A persistent dict storing each value as an object in an S3 bucket.
 
     Key ``("a", "b")`` is the object ``<root_prefix>a/b.<format>``. ``len`` and iteration page
-    through the listing without downloading values; `get_item_if_etag_changed` is a
-    conditional GET, so an unchanged value is not transferred; append-only writes are
-    conditional puts, so of two machines creating the same key exactly one succeeds.
+    through the listing without downloading values; `get_item_if_etag_changed` and
+    `get_item_if` are conditional GETs, so an unchanged value is not transferred; append-only
+    writes are conditional puts, so of two machines creating the same key exactly one succeeds.
+    `set_item_if`, `setdefault_if`, `discard_if`, `transform_item`, `setdefault` and `pop` are
+    S3 conditional requests (``If-Match`` / ``If-None-Match``), atomic against every other
+    writer; a retried request whose first attempt had landed is recognized by write ids kept
+    in the objects' metadata and reported as the success it was.
     `get_many` (and iterating over ``items()`` or ``values()``) reads many values in
     parallel, on up to ``max_pool_connections`` threads.
 

@@ -12,12 +12,24 @@ from pydantic import JsonValue, NonNegativeInt, PositiveInt, field_validator
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    NEVER_RETRIEVE,
+    ConditionalOperationResult,
+    ETagConditionFlag,
     ETagHasNotChangedFlag,
+    ETagIfExists,
+    ETagValue,
     FileDirDict,
+    ItemNotAvailableFlag,
     KeyLike,
     LocalDirPath,
+    OperationResult,
     PersiDict,
+    RetrieveValueFlag,
     StoreConfig,
+    TransformingFunction,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
@@ -118,6 +130,9 @@ class S3Dict(PersiDict):
     """
 
     config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    # Conditional operations are the BasicS3Dict's conditional requests (see there).
+    atomic_conditional_writes: ClassVar[bool] = True
+    strong_etags: ClassVar[bool] = False
     applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
         "base_dir",
         "digest_len",
@@ -280,6 +295,53 @@ class S3Dict(PersiDict):
         )
         return {key: value for key, value in zip(unique, values, strict=True) if value is not _ABSENT}
 
+    # ----------------------------------------------------------------- conditional writes
+    # Each is one call to the cache wrapper, which hands it to the BasicS3Dict (one conditional
+    # request: S3's own atomic step) and updates the local cache from the result.
+    def set_item_if(
+        self,
+        key: KeyLike,
+        *,
+        value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Store ``value`` only if ``condition`` holds: one conditional PUT (see `PersiDict.set_item_if`)."""
+        return self._cached.set_item_if(
+            key, value=value, condition=condition, expected_etag=expected_etag, retrieve_value=retrieve_value
+        )
+
+    def setdefault_if(
+        self,
+        key: KeyLike,
+        *,
+        default_value: Any,
+        condition: ETagConditionFlag,
+        expected_etag: ETagIfExists,
+        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
+    ) -> ConditionalOperationResult[Any]:
+        """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
+        return self._cached.setdefault_if(
+            key,
+            default_value=default_value,
+            condition=condition,
+            expected_etag=expected_etag,
+            retrieve_value=retrieve_value,
+        )
+
+    def discard_if(
+        self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
+    ) -> ConditionalOperationResult[Any]:
+        """Delete the key only if ``condition`` holds: one conditional DELETE (see `PersiDict.discard_if`)."""
+        return self._cached.discard_if(key, condition=condition, expected_etag=expected_etag)
+
+    def transform_item(
+        self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
+    ) -> OperationResult[Any]:
+        """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
+        return self._cached.transform_item(key, transformer=transformer, n_retries=n_retries)
+
     # ----------------------------------------------------------------- primitives
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
@@ -291,6 +353,22 @@ class S3Dict(PersiDict):
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         return self._cached._delete(key)
+
+    def _write_if_etag(
+        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
+    ) -> ETagIfExists | None:
+        result = self._cached.set_item_if(
+            key,
+            value=value,
+            condition=ETAG_IS_THE_SAME,
+            expected_etag=expected_etag,
+            retrieve_value=NEVER_RETRIEVE,
+        )
+        return result.resulting_etag if result.condition_was_satisfied else None
+
+    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        result = self._cached.discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
+        return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
         return self._cached._contains(key)
