@@ -57,6 +57,7 @@ KNOWN_PARAMETER_NAMES: Final[frozenset[str]] = frozenset(
         "digest_len",
         "fsync",
         "compression",
+        "locking",
         # LocalDict
         "backend",
         "prune_interval",

@@ -6,9 +6,10 @@ import errno
 import os
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal, NamedTuple
 
 from pydantic import NonNegativeInt, StrictBool
 
@@ -71,6 +72,17 @@ _UTIME_FD: Final = os.utime in os.supports_fd
 # Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
 _MAX_VERIFIED_DIRS: Final = 100_000
+# In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
+_THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
+
+
+class _Held(NamedTuple):
+    """A directory lock held: its descriptor, and the in-process lock taken with it (if any)."""
+
+    fd: int
+    thread_lock: threading.Lock | None
+
+
 _MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
 
 
@@ -195,6 +207,7 @@ class FileDirDict(PersiDict):
             vars(self)["atomic_conditional_writes"] = False
             vars(self)["strong_etags"] = False
         self._lock_files = sys.platform == "win32"  # no directory locks there
+        self._stripes: dict[str, int] = {}
         self._extension: str = "." + self._format
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
@@ -391,14 +404,8 @@ class FileDirDict(PersiDict):
     def _write_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
-        # A stale expectation fails here, before a temporary file is written (the check is
-        # repeated under the lock).
-        try:
-            current: ETagIfExists = self._etag(key)
-        except KeyError:
-            current = ITEM_NOT_AVAILABLE
-        if current != expected_etag:
-            return None
+        # No early check here: the callers have just observed the ETag they expect, and the
+        # check that counts is the one under the lock.
         return self._put(key, value, expected_etag)
 
     def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
@@ -415,24 +422,30 @@ class FileDirDict(PersiDict):
             value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
         )
         temp, fd = self._open_temp(directory, path, key)
-        lock_fd = -1
+        held: _Held | None = None
         try:
             try:
                 view = memoryview(data)
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
+                if self._locking:
+                    # Stamp the modification time before the sync (a change after it would
+                    # cost a second journal commit) and outside the lock; it is checked
+                    # against the file being replaced once the lock is held.
+                    st = self._stamp(fd, temp, time.time_ns())
                 if self._fsync:
                     os.fsync(fd)
                 if self._locking:
-                    lock_fd = self._lock(directory)
+                    held = self._lock(directory)
                     current = _lstat_or_none(path)
                     if expected is not None and _regular_etag(current, path) != expected:
                         os.close(fd)
                         fd = -1
                         os.unlink(temp)
                         return None
-                    st = self._stamp(fd, temp, current)
+                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
+                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
                 else:
                     st = os.fstat(fd)
             finally:
@@ -456,82 +469,102 @@ class FileDirDict(PersiDict):
                 raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
             raise
         finally:
-            if lock_fd >= 0:
-                self._unlock(lock_fd, directory, sync=self._fsync)
-        if self._fsync and lock_fd < 0:
+            if held is not None:
+                self._unlock(held, directory, sync=self._fsync)
+        if self._fsync and held is None:
             self._fsync_dir(directory)
         return _etag_of(st)
 
     @staticmethod
-    def _stamp(fd: int, temp: str, current: os.stat_result | None) -> os.stat_result:
-        """Give the new file a modification time later than the one it replaces; return its stat.
+    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
+        """Set the new file's modification time to ``mtime``; return its stat.
 
-        Called under the lock, so the key's mtime is strictly increasing and its ETag
-        (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        Writers keep each key's mtime strictly increasing (checked under the lock), so its
+        ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
+        With ``at_least``, a file system that keeps coarser timestamps gets the next value it
+        can represent that is not below ``mtime``.
         """
-        previous = current.st_mtime_ns if current is not None else -1
-        first = max(time.time_ns(), previous + 1)
-        for mtime in (first, *(previous + step for step in _MTIME_STEPS if previous + step > first)):
+        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+            stamp = mtime + step
             if _UTIME_FD:
-                os.utime(fd, ns=(mtime, mtime))
+                os.utime(fd, ns=(stamp, stamp))
             else:
-                os.utime(temp, ns=(mtime, mtime))
+                os.utime(temp, ns=(stamp, stamp))
             st = os.fstat(fd)
-            if st.st_mtime_ns > previous:
+            if st.st_mtime_ns >= mtime:
                 break
-            # The file system keeps coarser timestamps: try the next step.
         return st
 
-    def _lock(self, directory: str) -> int:
-        """Take the exclusive lock of ``directory``; return the descriptor that holds it.
+    def _lock(self, directory: str) -> _Held:
+        """Take the exclusive lock of ``directory``; return what holds it (for `_unlock`).
 
         The lock is on the directory itself (``flock``), so it depends only on where the
         key's file lives: sub-dicts and other processes opening the same tree contend on it,
-        and no lock file is left behind. Each call opens its own descriptor, so threads of one
-        process exclude each other as processes do. Where directories cannot be locked
-        (Windows, NFS), a lock file in the directory is locked instead.
+        and no lock file is left behind. Each call opens its own descriptor, and ``flock``
+        locks belong to the open descriptor, so threads of one process exclude each other as
+        processes do. Where directories cannot be locked (Windows, NFS), a lock file in the
+        directory is locked instead; those locks belong to the process, so threads first take
+        an in-process lock chosen by the directory's real path.
         """
         if not self._lock_files:
             fd = os.open(directory, _DIR_FLAGS)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-                return fd
+                return _Held(fd, None)
             except OSError as exc:
                 os.close(fd)
                 if exc.errno not in _DIR_LOCK_UNSUPPORTED:
                     raise
                 self._lock_files = True
-        fd = os.open(os.path.join(directory, _LOCK_FILE), _LOCK_FILE_FLAGS, 0o666)
+        thread_lock = self._thread_lock(directory)
+        thread_lock.acquire()
         try:
-            if sys.platform == "win32":
-                while True:
-                    try:
-                        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                        break
-                    except OSError:
-                        continue  # LK_LOCK gives up after 10 s; keep waiting as flock does
-            else:
-                fcntl.lockf(fd, fcntl.LOCK_EX)
+            fd = os.open(os.path.join(directory, _LOCK_FILE), _LOCK_FILE_FLAGS, 0o666)
+            try:
+                if sys.platform == "win32":
+                    while True:
+                        try:
+                            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                            break
+                        except OSError:
+                            continue  # LK_LOCK gives up after 10 s; keep waiting as flock does
+                else:
+                    fcntl.lockf(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
         except BaseException:
-            os.close(fd)
+            thread_lock.release()
             raise
-        return fd
+        return _Held(fd, thread_lock)
 
-    def _unlock(self, fd: int, directory: str, sync: bool) -> None:
+    def _thread_lock(self, directory: str) -> threading.Lock:
+        stripe = self._stripes.get(directory)
+        if stripe is None:
+            stripe = hash(os.path.realpath(directory)) % len(_THREAD_LOCKS)
+            if len(self._stripes) < _MAX_VERIFIED_DIRS:
+                self._stripes[directory] = stripe
+        return _THREAD_LOCKS[stripe]
+
+    def _unlock(self, held: _Held, directory: str, sync: bool) -> None:
         """Release the lock taken by `_lock` (syncing the directory first if ``sync``)."""
+        fd, thread_lock = held
         try:
+            if thread_lock is None:
+                # The descriptor is the directory's own: release first, then sync through it.
+                if sync:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    try:
+                        os.fsync(fd)
+                    except OSError:
+                        pass
+                return
             if sys.platform == "win32":
                 msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-            elif not self._lock_files and sync:
-                # The descriptor is the directory's own: release first, then sync through it.
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                try:
-                    os.fsync(fd)
-                except OSError:
-                    pass
-                return
         finally:
             os.close(fd)
+            if thread_lock is not None:
+                thread_lock.release()
         if sync:
             self._fsync_dir(directory)
 
@@ -635,14 +668,16 @@ class FileDirDict(PersiDict):
     def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
         """`_unlink` under the directory's lock (OSErrors propagate; a missing directory is False)."""
         try:
-            lock_fd = self._lock(directory)
+            held = self._lock(directory)
         except (FileNotFoundError, NotADirectoryError):
             return False
         try:
             # Relative to the locked descriptor: even if the directory were removed and made
             # again meanwhile, the file looked at is the one in the directory that is locked.
             name, dir_fd = (
-                (os.path.basename(path), lock_fd) if _DIR_FD_OPS and not self._lock_files else (path, None)
+                (os.path.basename(path), held.fd)
+                if _DIR_FD_OPS and held.thread_lock is None
+                else (path, None)
             )
             if expected is not None:
                 st = _lstat_or_none(name, dir_fd)
@@ -651,7 +686,7 @@ class FileDirDict(PersiDict):
             os.unlink(name, dir_fd=dir_fd)
             return True
         finally:
-            self._unlock(lock_fd, directory, sync=False)
+            self._unlock(held, directory, sync=False)
 
     def _stat(self, key: NonEmptySafeStrTuple) -> os.stat_result:
         directory, path = self._file_path(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from typing import Any, ClassVar, TypeAlias, TypeVar
@@ -53,6 +54,9 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+_BACKOFF_S = 0.0005  # transform_item's pause after a lost race, times the losses so far (up to 8)
 
 
 class _InvalidArgumentError(ValueError, TypeError):
@@ -832,6 +836,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
                     return OperationResult(new_etag, _kept(new_etag, new_value))
             if n_retries is not None and attempts > n_retries:
                 raise ConcurrencyConflictError(k, attempts)
+            # Lost a race: back off for a random moment that grows with the losses, so the
+            # contenders spread out instead of redoing the work in lockstep.
+            time.sleep(random.random() * _BACKOFF_S * min(attempts, 8))
 
     # ----------------------------------------------------------------- hierarchy and sampling
     def get_subdict(self, prefix_key: KeyLike | Sequence[str] = ()) -> PersiDict:

@@ -1,0 +1,296 @@
+"""Conditional operations under real races: spawned processes and threads, outcomes counted exactly."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from persidict_core import (
+    ETAG_IS_THE_SAME,
+    IF_ETAG_CHANGED,
+    ITEM_NOT_AVAILABLE,
+    VALUE_NOT_RETRIEVED,
+    FileDirDict,
+    LocalDict,
+    PersiDict,
+)
+
+COUNTER = ("shared", "counter")
+
+
+def increment(value: Any) -> Any:
+    return 1 if value is ITEM_NOT_AVAILABLE else value + 1
+
+
+def open_store(base_dir: str, via_subdict: bool) -> PersiDict:
+    root = FileDirDict(base_dir=base_dir, fsync=False)
+    # A sub-dict and the root reach the same file through different base_dirs: they must
+    # contend on the same lock.
+    return root.get_subdict("shared") if via_subdict else root
+
+
+def transform_worker(base_dir: str, rounds: int, via_subdict: bool, barrier: Any) -> None:
+    store = open_store(base_dir, via_subdict)
+    key = "counter" if via_subdict else COUNTER
+    barrier.wait()
+    for _ in range(rounds):
+        store.transform_item(key, transformer=increment, n_retries=None)
+
+
+def plain_other_key_worker(base_dir: str, rounds: int, barrier: Any, queue: Any) -> None:
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    barrier.wait()
+    for number in range(rounds):
+        store[("shared", "other")] = number  # same directory as the counter: same lock
+    queue.put(rounds)
+
+
+def log_transform_worker(base_dir: str, writer: int, rounds: int, barrier: Any) -> None:
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    barrier.wait()
+    for number in range(rounds):
+
+        def append(log: list[Any], entry: tuple[str, int, int] = ("t", writer, number)) -> list[Any]:
+            return [*log, entry]
+
+        store.transform_item("log", transformer=append, n_retries=None)
+
+
+def log_plain_worker(base_dir: str, rounds: int, barrier: Any) -> None:
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    barrier.wait()
+    for number in range(rounds):
+        # A plain read-modify-write: it may lose the transformers' entries (it is not
+        # atomic), but once acknowledged its own entry must survive every conditional write.
+        store["log"] = [*store["log"], ("p", number)]
+
+
+def setdefault_worker(base_dir: str, writer: int, n_keys: int, barrier: Any, queue: Any) -> None:
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    barrier.wait()
+    queue.put(
+        (writer, [store.setdefault(("fresh", f"k{number}"), f"writer {writer}") for number in range(n_keys)])
+    )
+
+
+def cas_worker(base_dir: str, writer: int, rounds: list[tuple[str, str]], barrier: Any, queue: Any) -> None:
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    barrier.wait()
+    won = []
+    for key, etag in rounds:
+        result = store.set_item_if(key, value=writer, condition=ETAG_IS_THE_SAME, expected_etag=etag)
+        if result.condition_was_satisfied:
+            won.append(key)
+    queue.put((writer, won))
+
+
+def run_all(processes: list[Any]) -> None:
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+    assert [process.exitcode for process in processes] == [0] * len(processes)
+
+
+def test_four_processes_transform_one_key_exactly(tmp_path: Path) -> None:
+    """4 x 200 increments (half through a sub-dict), plain writes to a key of the same folder."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(5)
+    queue = context.Queue()
+    rounds = 200
+    workers = [
+        context.Process(target=transform_worker, args=(str(tmp_path), rounds, number % 2 == 1, barrier))
+        for number in range(4)
+    ]
+    workers.append(
+        context.Process(target=plain_other_key_worker, args=(str(tmp_path), rounds, barrier, queue))
+    )
+    run_all(workers)
+    store = FileDirDict(base_dir=str(tmp_path))
+    assert store[COUNTER] == 4 * rounds
+    assert queue.get(timeout=5) == rounds
+    assert store[("shared", "other")] == rounds - 1
+    assert sorted(os.listdir(tmp_path / "shared")) == ["counter.pkl", "other.pkl"]  # no lock or temp files
+
+
+def test_conditional_writes_never_lose_an_acknowledged_plain_write(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    FileDirDict(base_dir=str(tmp_path))["log"] = []
+    barrier = context.Barrier(4)
+    rounds = 150
+    workers = [
+        context.Process(target=log_transform_worker, args=(str(tmp_path), writer, rounds, barrier))
+        for writer in range(3)
+    ]
+    workers.append(context.Process(target=log_plain_worker, args=(str(tmp_path), rounds, barrier)))
+    run_all(workers)
+    log = FileDirDict(base_dir=str(tmp_path))["log"]
+    # Every plain write is in the final log, in order: no conditional write replaced a value
+    # it had not read.
+    assert [entry for entry in log if entry[0] == "p"] == [("p", number) for number in range(rounds)]
+    # Transformer entries may only be lost to the plain writer's own non-atomic updates; the
+    # ones kept are in each writer's order.
+    for writer in range(3):
+        mine = [entry[2] for entry in log if entry[0] == "t" and entry[1] == writer]
+        assert mine == sorted(mine)
+
+
+def test_setdefault_from_six_processes_gives_every_caller_the_stored_value(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(6)
+    queue = context.Queue()
+    n_keys = 20
+    workers = [
+        context.Process(target=setdefault_worker, args=(str(tmp_path), writer, n_keys, barrier, queue))
+        for writer in range(6)
+    ]
+    run_all(workers)
+    answers = dict(queue.get(timeout=5) for _ in workers)
+    store = FileDirDict(base_dir=str(tmp_path))
+    for number in range(n_keys):
+        stored = store[("fresh", f"k{number}")]
+        assert {answers[writer][number] for writer in range(6)} == {stored}
+
+
+def test_of_n_compare_and_swap_racers_exactly_one_wins(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    store = FileDirDict(base_dir=str(tmp_path), fsync=False)
+    rounds = []
+    for number in range(40):
+        etag = store.set_item_get_etag(f"r{number}", "start")
+        assert etag is not None
+        rounds.append((f"r{number}", etag))
+    racers = 6
+    barrier = context.Barrier(racers)
+    queue = context.Queue()
+    run_all(
+        [
+            context.Process(target=cas_worker, args=(str(tmp_path), writer, rounds, barrier, queue))
+            for writer in range(racers)
+        ]
+    )
+    wins = dict(queue.get(timeout=5) for _ in range(racers))
+    for key, _ in rounds:
+        winners = [writer for writer, won in wins.items() if key in won]
+        assert len(winners) == 1, key
+        assert store[key] == winners[0]
+
+
+def test_eight_threads_on_local_dict_count_exactly() -> None:
+    store = LocalDict()
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(500):
+            store.transform_item("n", transformer=increment, n_retries=None)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store["n"] == 8 * 500
+
+
+def test_threads_of_one_process_exclude_each_other_on_files(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    barrier = threading.Barrier(6)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(100):
+            store.transform_item("n", transformer=increment, n_retries=None)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store["n"] == 600
+
+
+def test_equal_size_rewrites_with_reused_inodes_never_repeat_an_etag(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    etags = []
+    for number in range(2000):
+        if number % 2:
+            del store["k"]  # frees the inode: the next temporary file tends to get it back
+        etags.append(store.set_item_get_etag("k", "same size"))
+    assert len(set(etags)) == len(etags)
+    inodes = [str(etag).rsplit(":", 1)[1] for etag in etags]
+    sizes = {str(etag).split(":")[1] for etag in etags}
+    assert len(sizes) == 1
+    # The case that stat alone cannot tell apart did happen: inodes were reused.
+    assert len(set(inodes)) < len(inodes)
+
+
+def test_get_item_if_with_a_matching_etag_is_one_stat_and_no_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileDirDict(base_dir=tmp_path)
+    etag: Any = store.set_item_get_etag(("a", "b"), list(range(1000)))
+    store.get_item_if(("a", "b"), condition=ETAG_IS_THE_SAME, expected_etag=etag)  # warm the path caches
+    calls: dict[str, int] = {}
+    for name in ("open", "read", "lstat", "stat", "fstat", "scandir"):
+        real = getattr(os, name)
+
+        def counting(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(os, name, counting)
+    result = store.get_item_if(
+        ("a", "b"), condition=ETAG_IS_THE_SAME, expected_etag=etag, retrieve_value=IF_ETAG_CHANGED
+    )
+    monkeypatch.undo()
+    assert result.condition_was_satisfied and result.new_value is VALUE_NOT_RETRIEVED
+    assert calls == {"lstat": 1}
+
+
+def test_locking_false_is_best_effort_and_says_so(tmp_path: Path) -> None:
+    locked = FileDirDict(base_dir=tmp_path / "a")
+    unlocked = FileDirDict(base_dir=tmp_path / "b", locking=False)
+    assert locked.atomic_conditional_writes and locked.strong_etags
+    assert not unlocked.atomic_conditional_writes and not unlocked.strong_etags
+    assert FileDirDict.atomic_conditional_writes  # the class flag describes the default
+    assert unlocked.get_params()["locking"] is False
+    assert FileDirDict.from_config(unlocked.config).atomic_conditional_writes is False
+    first = unlocked.set_item_if("k", value=1, condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE)
+    again = unlocked.set_item_if("k", value=2, condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE)
+    assert first.condition_was_satisfied and not again.condition_was_satisfied
+    assert unlocked.transform_item("k", transformer=increment).new_value == 2
+
+
+def test_lock_files_where_directories_cannot_be_locked(tmp_path: Path) -> None:
+    """The fallback (Windows, NFS): one lock file per folder, never a key, never listed."""
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    store._lock_files = True
+    store[("d", "k")] = 1
+    store.transform_item(("d", "k"), transformer=increment)
+    assert (
+        store.discard_if(("d", "gone"), condition=ETAG_IS_THE_SAME, expected_etag="x").condition_was_satisfied
+        is False
+    )
+    assert (tmp_path / "d" / ".#dir.lock").exists()
+    assert list(store.keys()) == [("d", "k")] and len(store) == 1
+    assert store[("d", "k")] == 2
+    assert store.remove_stale_temp_files(min_age_seconds=0) == 0  # not a temporary file either
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(50):
+            store.transform_item(("d", "k"), transformer=increment, n_retries=None)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store[("d", "k")] == 202
