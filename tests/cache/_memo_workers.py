@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from persidict_cache import memoize
-from persidict_core import FileDirDict, PersiDict
+from persidict_core import FileDirDict, LocalDict, PersiDict
 
 
 def log_run(log_path: str, x: Any) -> None:
@@ -73,3 +73,9 @@ def compute_forever(base_dir: str, log_path: str, lease_seconds: float) -> None:
     """In a spawned process: start computing ``slow_square(7)`` for a very long time (to be killed)."""
     square = memoized_slow_square(FileDirDict(base_dir=base_dir), lease_seconds=lease_seconds)
     square(7, log_path, seconds=600.0)
+
+
+@memoize(LocalDict())
+def cube(x: int) -> int:
+    """A memoized module-level function (pickled by reference)."""
+    return x**3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,16 @@ def test_wraps_metadata() -> None:
     assert inspect.signature(add) == inspect.signature(add.__wrapped__)
     assert add.store.__class__ is LocalDict
     assert "add" in repr(add)
+
+
+def test_a_module_level_memoized_function_pickles_by_reference() -> None:
+    from tests.cache._memo_workers import cube
+
+    assert pickle.loads(pickle.dumps(cube)) is cube
+    assert cube(2) == 8
+    add, _ = _counted(LocalDict())
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(add)  # a local function cannot be found by name, as with plain functions
 
 
 def test_version_is_part_of_the_key_and_invalidates() -> None:

@@ -357,6 +357,11 @@ class MemoizedFunction(Generic[P, R]):
             counters.hits += 1
         return cast(R, value)
 
+    def __reduce__(self) -> str:
+        # Pickled by reference, as the function it replaces (for multiprocessing pools): the
+        # unpickling process imports it from its module and uses its own store and counters.
+        return self.__qualname__
+
     def __repr__(self) -> str:
         return f"<memoized {self._func.__module__}.{self._func.__qualname__} in {self._store!r}>"
 
