@@ -12,7 +12,10 @@ Baselines (the same in our run and in the original's):
 * delete: ``os.remove``; ``in``: ``os.path.isfile``;
 * listing: an ``os.scandir`` walk collecting the names that end in ``.pkl``;
 * ``newest_keys(10)``: the same walk with ``stat`` of each file and ``heapq.nlargest``;
-* LocalDict get: ``d[NonEmptySafeStrTuple(k)]`` on a plain dict.
+* LocalDict get: ``d[NonEmptySafeStrTuple(k)]`` on a plain dict;
+* json get: ``open`` + ``read`` + ``jsonpickle.decode`` of the same files (how the original
+  reads json), and the raw pickle read of the same values; json set: ``jsonpickle.encode`` +
+  a raw write (see `measure_json`; these rows are ours only).
 
 The same workload runs against the original persidict (0.309.0, which shares our import name)
 in a virtual environment of its own, as a subprocess (``benchmarks/original/run_original.py``);
@@ -417,6 +420,84 @@ def measure(
     return results
 
 
+# ----------------------------------------------------------------- json
+JSON_FIGURES: list[tuple[str, float | None]] = [
+    ("json get, small dict vs jsonpickle decode", 3.0),
+    ("json get, small dict vs raw pickle read", None),
+    ("json get, tuples and sets vs jsonpickle decode", None),
+    ("json set, small dict vs jsonpickle encode", None),
+]
+
+
+def measure_json(log: Callable[[str], None] = lambda message: None) -> dict[str, tuple[float, float]]:
+    """The ``json`` format against jsonpickle used the way the original persidict uses it.
+
+    Baselines, over the same files: ``open`` + ``read`` + ``jsonpickle.decode`` (the original's
+    json read), the raw pickle read of the same value, and ``jsonpickle.encode`` + the raw
+    write. Documents with tags (tuples, sets) cannot take the fast path: their row shows the
+    cost of the allowlist check on top of jsonpickle's decoder.
+    """
+    import jsonpickle
+
+    from persidict_core import FileDirDict
+
+    results: dict[str, tuple[float, float]] = {}
+    keys = [f"k{i}" for i in range(N_SMALL)]
+    with tempfile.TemporaryDirectory(prefix="persidict-bench-json-") as work:
+        for label, make_value in (
+            ("small dict", small_value),
+            ("tuples and sets", lambda i: {"id": i, "pair": (i, i + 1), "tags": {"a", "b"}}),
+        ):
+            directory = os.path.join(work, label.replace(" ", "-"))
+            store = FileDirDict(directory, serialization_format="json", digest_len=0, fsync=False)
+            pickled = os.path.join(work, label.replace(" ", "-") + "-pkl")
+            os.makedirs(pickled)
+            paths = [os.path.join(directory, k + ".json") for k in keys]
+            pickle_paths = [os.path.join(pickled, k + ".pkl") for k in keys]
+            for i, (k, p) in enumerate(zip(keys, pickle_paths, strict=True)):
+                store[k] = make_value(i)
+                raw_write(p, make_value(i))
+
+            def get_ours(store: Any = store) -> None:
+                for k in keys:
+                    store[k]
+
+            def jsonpickle_read(paths: list[str] = paths) -> None:
+                for p in paths:
+                    with open(p, encoding="utf-8") as f:
+                        jsonpickle.decode(f.read(), keys=True)
+
+            def pickle_read(pickle_paths: list[str] = pickle_paths) -> None:
+                for p in pickle_paths:
+                    raw_read(p)
+
+            ours_s, base_s = paired(get_ours, jsonpickle_read)
+            results[f"json get, {label} vs jsonpickle decode"] = (ours_s / N_SMALL, base_s / N_SMALL)
+            log(f"json get, {label}: {base_s / ours_s:.2f}x of jsonpickle")
+            if label == "small dict":
+                ours_s, base_s = paired(get_ours, pickle_read)
+                results["json get, small dict vs raw pickle read"] = (ours_s / N_SMALL, base_s / N_SMALL)
+                values = [small_value(i) for i in range(N_NOSYNC)]
+                raw_dir = os.path.join(work, "json-set-raw")
+                os.makedirs(raw_dir)
+                raw_paths = [os.path.join(raw_dir, k + ".json") for k in keys[:N_NOSYNC]]
+
+                def set_ours(store: Any = store, values: list[Any] = values) -> None:
+                    for k, v in zip(keys, values, strict=False):
+                        store[k] = v
+
+                def set_raw(raw_paths: list[str] = raw_paths, values: list[Any] = values) -> None:
+                    for p, v in zip(raw_paths, values, strict=True):
+                        temp = p + ".tmp"
+                        with open(temp, "w", encoding="utf-8") as f:
+                            f.write(jsonpickle.encode(v, keys=True, indent=4))
+                        os.replace(temp, p)
+
+                ours_s, base_s = paired(set_ours, set_raw, rounds=WRITE_ROUNDS)
+                results["json set, small dict vs jsonpickle encode"] = (ours_s / N_NOSYNC, base_s / N_NOSYNC)
+    return results
+
+
 # ----------------------------------------------------------------- our run
 def _original_python() -> str | None:
     configured = os.environ.get("PERSIDICT_ORIGINAL_PYTHON")
@@ -491,6 +572,7 @@ def main() -> int:
     else:
         print("(running the same workload on the original persidict in its own environment...)", flush=True)
         original, label = run_original()
+    json_figures = measure_json(log=lambda message: print(f"  measured {message}", flush=True))
     reads = count_reads_of_newest_keys()
     for name, target in FIGURES:
         ours_s, base_s = ours[name]
@@ -500,6 +582,8 @@ def main() -> int:
         else:
             note = "original -"
         report.add(name, ours_s, base_s, target, note)
+    for name, target in JSON_FIGURES:
+        report.add(name, *json_figures[name], target)
     report.extra["original"] = label
     report.extra["original_figures"] = (
         {name: {"ours_s": o, "baseline_s": b, "ratio": b / o} for name, (o, b) in original.items()}

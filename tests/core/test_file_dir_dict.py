@@ -20,6 +20,7 @@ from persidict_core import (
     FileDirDict,
     MutationPolicyError,
     SerializationError,
+    register_json_class,
     store_from_config,
 )
 
@@ -229,13 +230,25 @@ def test_json_refuses_values_jsonpickle_would_drop_silently(tmp_path: Path, valu
     assert files_under(tmp_path) == []
 
 
-def test_json_refuses_an_object_attribute_that_is_a_lambda(tmp_path: Path) -> None:
+@register_json_class
+class _Record:
+    def __init__(self, **fields: object) -> None:
+        self.__dict__.update(fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Record and vars(self) == vars(other)
+
+
+def test_json_refuses_an_object_attribute_that_is_a_function(tmp_path: Path) -> None:
     store = FileDirDict(base_dir=tmp_path, serialization_format="json")
-    value = SimpleNamespace(callback=lambda: 1, n=1)
-    with pytest.raises(SerializationError):
-        store["k"] = value
-    store["ok"] = SimpleNamespace(n=1, f=os.path.exists)  # a module function is kept
-    assert store["ok"] == SimpleNamespace(n=1, f=os.path.exists)
+    for value in (_Record(callback=lambda: 1, n=1), _Record(n=1, f=os.path.exists)):
+        with pytest.raises(SerializationError, match="callable"):
+            store["k"] = value  # json holds data: neither a lambda nor a module function
+    with pytest.raises(SerializationError, match="SimpleNamespace"):
+        store["k"] = SimpleNamespace(n=1)  # not registered
+    assert files_under(tmp_path) == []
+    store["ok"] = _Record(n=1, items=[(1, 2)])
+    assert store["ok"] == _Record(n=1, items=[(1, 2)])
 
 
 def test_json_stores_pandas_series_and_index(tmp_path: Path) -> None:

@@ -80,6 +80,10 @@ EXPECTED: dict[str, set[str]] = {
         "TransformingFunction",
         "ValueNotRetrievedFlag",
         "ValueType",
+        "Codec",
+        "get_codec",
+        "register_codec",
+        "register_json_class",
     },
     "persidict_cache": {
         "MutableDictCached",

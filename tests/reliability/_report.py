@@ -20,6 +20,7 @@ LABELS: Final = {
     "faults": "S3 faults injected (5xx answers, SlowDown, dropped connections)",
     "bad_inputs": "bad keys and values tried (each on several operations and stores)",
     "hostile_keys": "arbitrary (hypothesis) keys tried against FileDirDict paths",
+    "exploit_payloads": "hostile json documents planted in stores (none may import or run anything)",
     "violations": "invariant violations (must be 0)",
 }
 

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,6 +44,8 @@ BAD_KEYS: list[tuple[str, Any, type[Exception]]] = [
     ("'ключ' (non-ASCII)", "ключ", ValueError),
     ("'café'", "café", ValueError),
     ("'a b' (space)", "a b", ValueError),
+    ("'._k' (AppleDouble name)", "._k", ValueError),
+    ("('a', '._b')", ("a", "._b"), ValueError),
     ("'~user' with a NUL inside a tuple", ("ok", "~u\x00"), ValueError),
     ("1 (int)", 1, TypeError),
     ("1.5 (float)", 1.5, TypeError),
@@ -85,6 +88,13 @@ BAD_VALUES: list[tuple[str, str, Callable[[], Any], dict[str, type[Exception] | 
     ("an open file", "pkl", lambda: open(os.devnull), _everywhere(SerializationError)),
     ("an open file", "json", lambda: open(os.devnull), _everywhere(SerializationError)),
     ("a lambda", "json", lambda: lambda: 1, _serialized_only(SerializationError)),
+    # json holds data that reads back equal: no one-shot iterators, no code, no unknown classes.
+    ("a generator", "json", lambda: (i for i in range(3)), _everywhere(SerializationError)),
+    ("a list iterator", "json", lambda: iter([1, 2]), _serialized_only(SerializationError)),
+    ("a zip object", "json", lambda: zip([1], [2], strict=True), _serialized_only(SerializationError)),
+    ("a module function", "json", lambda: os.path.exists, _serialized_only(SerializationError)),
+    ("a SimpleNamespace", "json", lambda: SimpleNamespace(a=1), _serialized_only(SerializationError)),
+    ("a 'py/object' key", "json", lambda: {"py/object": "os.system"}, _serialized_only(SerializationError)),
     ("an int", "txt", lambda: 1, _everywhere(TypeError)),
     ("bytes", "txt", lambda: b"x", _everywhere(TypeError)),
     ("None", "txt", lambda: None, _everywhere(TypeError)),

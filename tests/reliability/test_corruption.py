@@ -33,8 +33,23 @@ FOREIGN_NAMES = [
     "..pkl",  # would be the key "."
     "...pkl",  # would be the key ".."
     ".pkl",  # would be the empty key
+    "._b.pkl",  # macOS AppleDouble file of b.pkl (FAT, SMB and NFS shares)
+    "._c.pkl",
+    "~$b.pkl",  # Office lock file
 ]
-FOREIGN_DIRS = ["$RECYCLE.BIN", "a b", "#backup#"]
+# Folders that systems and sync tools create: what is inside them is never a key.
+FOREIGN_DIRS = [
+    "$RECYCLE.BIN",
+    "a b",
+    "#backup#",
+    ".Trashes",
+    ".Trash-1000",
+    ".Spotlight-V100",
+    ".stversions",
+    ".dropbox.cache",
+    "__MACOSX",
+    "._sub",
+]
 
 GARBLE: dict[str, Callable[[bytes], bytes]] = {
     "truncated": lambda data: data[: len(data) // 2],
@@ -81,7 +96,8 @@ def test_garbled_value_and_foreign_files(tmp_path: Path, fmt: str, how: str) -> 
     assert len(store.get_subdict("sub")) == 2
 
     if fmt == "txt" and how in ("truncated", "empty", "flipped"):
-        # Text decodes whatever UTF-8 it finds: a cut or flipped text file is no error to see.
+        # Text decodes whatever UTF-8 it finds (an empty file is ""): a cut or flipped text
+        # file that is still UTF-8 is no error to see.
         if how != "flipped":
             assert store["a"] == garbled.read_text()
     else:
@@ -147,3 +163,73 @@ def test_unreadable_and_odd_entries_do_not_break_listing(tmp_path: Path) -> None
     with pytest.raises(DeserializationError, match="y"):
         store[("dir.pkl", "y")]
     assert store["a"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content"),
+    [
+        ("pkl", b""),
+        ("json", b""),  # used to read back as None
+        ("json", b"   \n"),
+        ("json", b"\xff\xfe{}"),  # not UTF-8
+        ("json", b'{"a": 1'),
+        ("txt", b"caf\xe9"),  # Latin-1, not UTF-8
+        ("txt", b"\xc3"),  # a cut UTF-8 sequence
+    ],
+)
+def test_invalid_files_are_errors_never_values(tmp_path: Path, fmt: str, content: bytes) -> None:
+    store = FileDirDict(base_dir=str(tmp_path), serialization_format=fmt)
+    store["good"] = "G"
+    (tmp_path / f"bad.{fmt}").write_bytes(content)
+    _report.add("bad_inputs")
+    started = time.monotonic()
+    with pytest.raises(DeserializationError) as info:
+        store["bad"]
+    assert time.monotonic() - started < 5
+    assert "'bad'" in str(info.value) and str(tmp_path / f"bad.{fmt}") in str(info.value)
+    with pytest.raises(DeserializationError):
+        dict(store.items())
+    assert store["good"] == "G"
+
+
+def test_lz4_store_with_an_empty_file(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=str(tmp_path), compression="lz4")
+    (tmp_path / "empty.pkl").write_bytes(b"")
+    with pytest.raises(DeserializationError, match="empty"):
+        store["empty"]
+
+
+def test_appledouble_files_are_never_keys(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=str(tmp_path))
+    for i in range(3):
+        store[f"k{i}"] = i
+    store[("d", "x")] = "x"
+    # What macOS leaves on a FAT/SMB/NFS share: a resource-fork file next to every file.
+    for path in list(tmp_path.rglob("*.pkl")):
+        path.with_name("._" + path.name).write_bytes(b"\x00\x05\x16\x07AppleDouble junk")
+    (tmp_path / "._d").write_bytes(b"\x00\x05\x16\x07")
+    _report.add("bad_inputs", 5)
+    expected = {("k0",), ("k1",), ("k2",), ("d", "x")}
+    assert set(store) == expected and len(store) == 4
+    assert dict(store.items()) == {("k0",): 0, ("k1",): 1, ("k2",): 2, ("d", "x"): "x"}
+    assert sorted(store.values(), key=str) == [0, 1, 2, "x"]
+    with pytest.raises(ValueError, match="'._'"):
+        store["._k0"] = 1
+
+
+@pytest.mark.parametrize(("fmt", "dropping"), [("db", "Thumbs"), ("ini", "desktop"), ("pkl", ".DS_Store")])
+def test_system_files_with_a_store_extension_are_never_keys(tmp_path: Path, fmt: str, dropping: str) -> None:
+    store = FileDirDict(base_dir=str(tmp_path), serialization_format=fmt)
+    store["real"] = "r"
+    (tmp_path / f"{dropping}.{fmt}").write_text("written by the system")
+    (tmp_path / ".Trashes").mkdir()
+    (tmp_path / ".Trashes" / f"deleted.{fmt}").write_text("a deleted value, in the trash")
+    _report.add("bad_inputs", 2)
+    assert set(store) == {("real",)} and len(store) == 1
+    # A key that would be stored under such a name is refused: it could never be listed.
+    for key in (dropping, (".Trashes", "x"), ("THUMBS.DB",) if fmt == "pkl" else ("a", dropping)):
+        with pytest.raises(ValueError, match="operating systems"):
+            store[key] = "hidden"
+    assert store.get_subdict("sub") is not None
+    with pytest.raises(ValueError, match="operating systems"):
+        store.get_subdict(".Trashes")

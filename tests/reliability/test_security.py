@@ -5,20 +5,29 @@
 * A symlink planted inside ``base_dir`` (to a directory or a file outside) is neither followed
   for writes nor listed as a key; clear() and the temp-file cleanup never reach through it.
 * Files and directories are created with the process umask (022 and 077).
-* JSON is decoded in jsonpickle's safe mode: a ``py/repr`` payload is never evaluated; the text
-  format returns any payload as a plain string.
+* JSON is data only: real exploit documents (``os.system`` through ``py/reduce``, classes and
+  functions of a module whose import writes a marker, ``py/mod``, ``py/repr``, payloads nested
+  in lists, dict keys, numpy arrays and pandas frames), planted as files and as S3 objects
+  (moto in-process and over HTTP), are refused with a DeserializationError naming the key and
+  what the document names, and nothing is imported or run; writes follow the same rules. The
+  text format returns any payload as a plain string.
 * S3 credentials never appear in a store's repr, config, pickle or error messages.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import pickle
+import shlex
 import stat
 import sys
 import tempfile
+import uuid
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +35,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from persidict_core import BackendError, DeserializationError, FileDirDict
+from persidict_core import BackendError, DeserializationError, FileDirDict, SerializationError
 from tests.reliability import _report
 
 HOSTILE_CHARS = "./\\~-_=()aZ09\x00:*?<>|\"' é\u202e\n"
@@ -141,59 +150,225 @@ def test_files_follow_the_process_umask(tmp_path: Path, umask: int) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o777 & ~umask, oct(path.stat().st_mode)
 
 
-def _payloads(marker: Path) -> dict[str, str]:
-    # jsonpickle splits "module/expression" at '/': the marker's path is spelled without one.
-    spelled = repr(str(marker).replace("/", "|")) + ".replace(chr(124), chr(47))"
-    command = f"__import__('pathlib').Path({spelled}).write_text('pwned')"
-    return {
-        "py/repr": json.dumps({"py/repr": f"builtins/{command}"}),
-        "nested py/repr": json.dumps({"a": [{"py/repr": f"builtins/exec({command!r})"}]}),
-    }
+EVIL_MODULE_SOURCE = """
+import pathlib
+
+MARKER = pathlib.Path({marker!r})
+MARKER.write_text("imported")
 
 
-def test_the_json_payloads_do_execute_when_decoded_unsafely(tmp_path: Path) -> None:
-    """Control: the payloads below are real exploits, so their test can fail."""
-    jsonpickle = pytest.importorskip("jsonpickle")
-    marker = tmp_path / "marker"
-    for text in _payloads(marker).values():
+def run(*args, **kwargs):
+    MARKER.write_text("called")
+
+
+class Thing:
+    def __init__(self, *args):
+        MARKER.write_text("init")
+
+    def __setstate__(self, state):
+        MARKER.write_text("setstate")
+"""
+
+
+def _frame_document(columns: dict[str, list[Any]]) -> dict[str, Any]:
+    """The jsonpickle document of a DataFrame, as jsonpickle's pandas handler writes it."""
+    import jsonpickle
+    import jsonpickle.ext.pandas
+    import pandas as pd
+
+    jsonpickle.ext.pandas.register_handlers()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        document: dict[str, Any] = json.loads(jsonpickle.encode(pd.DataFrame(columns), keys=True))
+    return document
+
+
+class Exploits:
+    """Real jsonpickle exploit documents; each one creates ``marker`` when it is decoded naively.
+
+    Some call ``os.system``; the others name a module of ours (``evil``) whose mere import, or
+    whose function or class, writes the marker: decoding must import nothing and call nothing.
+    """
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.marker = tmp_path / "marker"
+        self.evil = f"persidict_evil_{uuid.uuid4().hex[:8]}"
+        module_dir = tmp_path / "modules"
+        module_dir.mkdir()
+        (module_dir / f"{self.evil}.py").write_text(EVIL_MODULE_SOURCE.format(marker=str(self.marker)))
+        monkeypatch.syspath_prepend(str(module_dir))
+
+    def documents(self) -> dict[str, tuple[str, str]]:
+        """Return ``{name: (document, what the error must name)}``."""
+        evil, marker = self.evil, str(self.marker)
+        system = {"py/reduce": [{"py/function": "os.system"}, {"py/tuple": [f"touch {shlex.quote(marker)}"]}]}
+        evil_type = {"py/type": f"{evil}.Thing"}
+        call = {"py/reduce": [{"py/function": "subprocess.call"}, {"py/tuple": [["touch", marker]]}]}
+        frame = _frame_document({"a": [1, 2]})
+        frame_with_bad_index = {**frame, "meta": {**frame["meta"], "index": json.dumps([system])}}
+        cells = _frame_document({"a": [[1], [2]]})  # list cells: each one a nested document
+        frame_with_bad_cell = {**cells, "values": json.dumps({"a": [json.dumps(system), "[2]"]})}
+        compressed = base64.b64encode(zlib.compress(json.dumps([system]).encode())).decode()
+        documents: dict[str, tuple[Any, str]] = {
+            "reduce_os_system": (system, "os.system"),
+            "reduce_subprocess": (call, "subprocess.call"),
+            "reduce_evil_class": ({"py/reduce": [{"py/type": f"{evil}.Thing"}, {"py/tuple": []}]}, evil),
+            "reduce_evil_function": ({"py/reduce": [{"py/function": f"{evil}.run"}, {"py/tuple": []}]}, evil),
+            "newobj_evil_class": ({"py/reduce": ["py/newobj", {"py/tuple": [evil_type]}]}, evil),
+            "object_and_state": ({"py/object": f"{evil}.Thing", "py/state": {"x": 1}}, evil),
+            "type": ({"py/type": f"{evil}.Thing"}, evil),
+            "function": ({"py/function": f"{evil}.run"}, evil),
+            "module": ({"py/mod": f"{evil}/{evil}.run"}, "py/mod"),
+            "repr": ({"py/repr": f"{evil}/{evil}.run"}, "py/repr"),
+            "nested_in_lists_and_dicts": ({"a": [1, {"b": [system]}]}, "os.system"),
+            "in_a_dict_key": ({"json://" + json.dumps(system): 1}, "os.system"),
+            "in_a_tuple": ({"py/tuple": [1, {"py/object": f"{evil}.Thing"}]}, evil),
+            "in_a_numpy_array": (
+                {"py/object": "numpy.ndarray", "dtype": "object", "values": [system]},
+                "os.system",
+            ),
+            "in_a_pandas_frame_index": (frame_with_bad_index, "os.system"),
+            "in_a_pandas_frame_cell": (frame_with_bad_cell, "os.system"),
+            "in_a_compressed_pandas_index": (
+                {"py/object": "pandas.Index", "values": compressed, "txt": False, "comp": True, "meta": {}},
+                "os.system",
+            ),
+        }
+        return {name: (json.dumps(doc), expected) for name, (doc, expected) in documents.items()}
+
+    def forget_evil_module(self) -> None:
+        sys.modules.pop(self.evil, None)
+
+    def assert_nothing_ran(self, name: str) -> None:
+        assert not self.marker.exists(), f"{name}: the payload ran ({self.marker.read_text()})"
+        assert self.evil not in sys.modules, f"{name}: the payload's module was imported"
+
+
+@pytest.fixture
+def exploits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Exploits:
+    pytest.importorskip("numpy")
+    pytest.importorskip("pandas")
+    return Exploits(tmp_path, monkeypatch)
+
+
+def test_the_exploits_run_when_decoded_naively(exploits: Exploits) -> None:
+    """Control: plain jsonpickle (even in its safe mode) runs every payload below."""
+    import jsonpickle
+    import jsonpickle.ext.numpy
+    import jsonpickle.ext.pandas
+
+    jsonpickle.ext.numpy.register_handlers()
+    jsonpickle.ext.pandas.register_handlers()  # jsonpickle's own (ours are put back on use)
+    for name, (text, _) in exploits.documents().items():
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            jsonpickle.decode(text, safe=False)
-        assert marker.read_text() == "pwned"
-        marker.unlink()
+            warnings.simplefilter("ignore")
+            try:
+                jsonpickle.decode(text, keys=True, safe=True)
+            except Exception:  # noqa: BLE001, S110 - the side effect happens before any error
+                pass
+        assert exploits.marker.exists(), f"{name} is not a working exploit"
+        exploits.marker.unlink()
+        exploits.forget_evil_module()
 
 
-def test_json_is_decoded_in_safe_mode(tmp_path: Path) -> None:
-    marker = tmp_path / "marker"
-    store = FileDirDict(base_dir=str(tmp_path / "base"), serialization_format="json")
-    store["honest"] = {"x": [1, 2]}
-    for name, text in _payloads(marker).items():
-        key = name.replace(" ", "_").replace("/", "_")
-        (tmp_path / "base" / f"{key}.json").write_text(text)
+def _assert_refused(store: Any, name: str, expected: str, exploits: Exploits) -> None:
+    with pytest.raises(DeserializationError) as info:
+        store[name]
+    message = str(info.value)
+    assert repr(name) in message and expected in message, message
+    exploits.assert_nothing_ran(name)
+
+
+def test_planted_json_exploits_never_run_in_a_file_store(tmp_path: Path, exploits: Exploits) -> None:
+    base = tmp_path / "base"
+    store = FileDirDict(base_dir=str(base), serialization_format="json")
+    store["honest"] = {"x": [1, (2, 3)]}
+    documents = exploits.documents()
+    for name, (text, _) in documents.items():
+        (base / f"{name}.json").write_text(text)
+    _report.add("exploit_payloads", len(documents))
+    for name, (_, expected) in documents.items():
+        _assert_refused(store, name, expected, exploits)
+        with pytest.raises(DeserializationError):
+            store.get_item_if_etag_changed(name, None)
+        exploits.assert_nothing_ran(name)
+    with pytest.raises(DeserializationError):
+        list(store.values())
+    same_keys = {**dict.fromkeys(documents, 0), "honest": {"x": [1, (2, 3)]}}
+    with pytest.raises(DeserializationError):
+        store == same_keys  # noqa: B015 - equality reads the values, and says when one is corrupt
+    exploits.assert_nothing_ran("iteration")
+    assert store["honest"] == {"x": [1, (2, 3)]}
+    assert len(store) == len(documents) + 1
+
+
+def _plant_in_s3(store: Any, url: str | None, documents: dict[str, tuple[str, str]]) -> None:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    config = store.config
+    for name, (text, _) in documents.items():
+        client.put_object(Bucket=config.bucket_name, Key=f"{config.root_prefix}{name}.json", Body=text)
+
+
+@pytest.mark.parametrize("transport", ["in-process", "http"])
+def test_planted_json_exploits_never_run_in_s3(
+    transport: str, exploits: Exploits, request: pytest.FixtureRequest
+) -> None:
+    persidict_s3 = pytest.importorskip("persidict_s3")
+    moto = pytest.importorskip("moto")
+    bucket = f"exploits-{uuid.uuid4().hex[:12]}"
+    with contextlib.ExitStack() as stack:
+        if transport == "http":
+            url: str | None = request.getfixturevalue("s3_url")
+        else:
+            request.getfixturevalue("s3_env")
+            stack.enter_context(moto.mock_aws())
+            url = None
+        store = persidict_s3.BasicS3Dict(
+            bucket_name=bucket, root_prefix="planted", endpoint_url=url, serialization_format="json"
+        )
+        store["honest"] = [1, {"y": 2}]
+        documents = exploits.documents()
+        _plant_in_s3(store, url, documents)
+        _report.add("exploit_payloads", len(documents))
+        assert len(store) == len(documents) + 1
+        for name, (_, expected) in documents.items():
+            _assert_refused(store, name, expected, exploits)
+        with pytest.raises(DeserializationError):
+            dict(store.items())
+        exploits.assert_nothing_ran("iteration")
+        assert store["honest"] == [1, {"y": 2}]
+
+
+class Unregistered:
+    """A module-level class nobody registered for json."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def test_json_writes_follow_the_reading_rules(tmp_path: Path) -> None:
+    store = FileDirDict(base_dir=str(tmp_path), serialization_format="json")
+    store["k"] = "old"
+    for value in (Unregistered(1), [1, {"a": Unregistered(2)}], {"f": os.system}, os.system):
+        with pytest.raises(SerializationError, match="register_json_class|pkl") as info:
+            store["k"] = value
+        assert "'k'" in str(info.value)
         _report.add("bad_inputs")
-        try:
-            store[key]
-        except DeserializationError:
-            pass
-        assert not marker.exists(), f"{name} was evaluated"
-        try:
-            list(store.values())
-        except DeserializationError:
-            pass
-        assert not marker.exists(), f"{name} was evaluated while iterating"
-    assert store["honest"] == {"x": [1, 2]}
+    assert store["k"] == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
 
 
-def test_text_format_never_executes(tmp_path: Path) -> None:
-    marker = tmp_path / "marker"
+def test_text_format_never_executes(tmp_path: Path, exploits: Exploits) -> None:
     store = FileDirDict(base_dir=str(tmp_path / "base"), serialization_format="txt")
-    payloads = {**_payloads(marker), "pickle": pickle.dumps(os.getcwd).decode("latin-1")}
+    payloads = {name: text for name, (text, _) in exploits.documents().items()}
+    payloads["pickle"] = pickle.dumps(os.getcwd).decode("latin-1")
     for name, text in payloads.items():
-        key = name.replace(" ", "_").replace("/", "_")
-        (tmp_path / "base" / f"{key}.txt").write_text(text, encoding="utf-8")
-        assert store[key] == text
-    assert dict(store.items()) == {(k.replace(" ", "_").replace("/", "_"),): v for k, v in payloads.items()}
-    assert not marker.exists()
+        (tmp_path / "base" / f"{name}.txt").write_text(text, encoding="utf-8")
+        assert store[name] == text
+    assert dict(store.items()) == {(name,): text for name, text in payloads.items()}
+    exploits.assert_nothing_ran("txt")
 
 
 # ---------------------------------------------------------------- credentials (S3)

@@ -16,7 +16,7 @@ from persidict_safestr import (
 )
 
 elements = st.text(alphabet=sorted(SAFE_CHARS), min_size=1, max_size=30).filter(
-    lambda s: s not in (".", "..")
+    lambda s: s not in (".", "..") and not s.startswith("._")
 )
 keys = st.lists(elements, max_size=6).map(tuple)
 nonempty_keys = st.lists(elements, min_size=1, max_size=6).map(tuple)

@@ -9,7 +9,7 @@ from collections.abc import Hashable, Sequence
 
 import pytest
 
-from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
 
 def test_flattens_arguments_in_order() -> None:
@@ -259,3 +259,51 @@ def test_many_distinct_keys_beyond_the_cache_bound() -> None:
     keys = [NonEmptySafeStrTuple(("k", f"n{i}")) for i in range(20_000)]
     assert all(key == ("k", f"n{i}") for i, key in enumerate(keys))
     assert NonEmptySafeStrTuple(("k", "n0")) == keys[0]
+
+
+# ----------------------------------------------------------------- '._' and __eq__ delegation
+@pytest.mark.parametrize("element", ["._k", "._", "._.pkl", "._DS_Store"])
+def test_appledouble_names_are_not_key_elements(element: str) -> None:
+    assert not is_safe_str_element(element)
+    with pytest.raises(ValueError, match="AppleDouble"):
+        SafeStrTuple(element)
+    with pytest.raises(ValueError, match="AppleDouble"):
+        NonEmptySafeStrTuple(("a", element))
+
+
+@pytest.mark.parametrize("element", ["a._b", "_.x", ".x", "..a", "x._"])
+def test_names_merely_containing_dot_underscore_stay_valid(element: str) -> None:
+    assert SafeStrTuple(element) == (element,)
+
+
+class _Refusing(NonEmptySafeStrTuple):
+    """A key class that is never equal to keys of other classes."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SafeStrTuple) and not isinstance(other, _Refusing):
+            return False
+        return super().__eq__(other)
+
+    __hash__ = NonEmptySafeStrTuple.__hash__
+
+
+class _Delegating(SafeStrTuple):
+    """A key class whose __eq__ only adds to the base one (ends in super().__eq__)."""
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other)
+
+    __hash__ = SafeStrTuple.__hash__
+
+
+def test_equality_is_decided_by_the_other_class_when_its_eq_differs() -> None:
+    refusing, delegating = _Refusing("a"), _Delegating("a")
+    plain, nonempty = SafeStrTuple("a"), NonEmptySafeStrTuple("a")
+    # The refusing class decides, on either side of ==, against its siblings and its bases.
+    for other in (delegating, plain, nonempty):
+        assert (other == refusing) is False and (refusing == other) is False
+        assert other != refusing and refusing != other
+    assert refusing == _Refusing("a") and refusing == ("a",)
+    # Classes whose __eq__ ends in the base one compare the strings (no endless ping-pong).
+    assert delegating == plain and plain == delegating and delegating == nonempty
+    assert delegating != _Delegating("b")

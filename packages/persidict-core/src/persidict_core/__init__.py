@@ -9,6 +9,8 @@ Public API (everything else lives in private modules):
 * errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+* serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
+  `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
@@ -72,9 +74,10 @@ from ._jokers import (
     KeepCurrentFlag,
     StatusFlag,
 )
+from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import KeyLike, PersiDict, to_key
-from ._serialization import deserialize, is_text_format, serialize
+from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._version import __version__
 
 __all__ = [
@@ -93,6 +96,7 @@ __all__ = [
     "AlwaysRetrieveFlag",
     "AnyETagFlag",
     "BackendError",
+    "Codec",
     "ConcurrencyConflictError",
     "ConditionalOperationResult",
     "ConsistencyCheckError",
@@ -135,7 +139,10 @@ __all__ = [
     "__version__",
     "config_from_data",
     "deserialize",
+    "get_codec",
     "is_text_format",
+    "register_codec",
+    "register_json_class",
     "register_store_kind",
     "serialize",
     "store_from_config",

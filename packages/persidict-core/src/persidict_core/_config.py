@@ -26,10 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from persidict_safestr import is_safe_str_element
-
 from ._errors import MissingBackendError
-from ._serialization import is_text_format
+from ._serialization import check_format_name, is_text_format
 
 if TYPE_CHECKING:
     from ._persidict import PersiDict
@@ -99,6 +97,12 @@ def _validate_value_class(value: object) -> type | None:
     if value is None or isinstance(value, type):
         return value
     if isinstance(value, str):
+        if "." not in value and ":" not in value:
+            # "dict" would otherwise fail as an import of the module "" ("Empty module name").
+            raise ValueError(
+                f"base_class_for_values expects a class (e.g. {value}, not the string {value!r}) "
+                "or an import path 'module:QualName'"
+            )
         try:
             return _import_class(value)
         except (ImportError, AttributeError) as exc:
@@ -152,12 +156,7 @@ class StoreConfig(BaseModel):
     @field_validator("serialization_format")
     @classmethod
     def _check_format(cls, value: str) -> str:
-        if not is_safe_str_element(value):
-            raise ValueError(
-                f"serialization_format must be a non-empty name of safe characters "
-                f"(letters, digits and ()_-~.=), got {value!r}"
-            )
-        return value
+        return check_format_name(value)
 
     @model_validator(mode="after")
     def _text_formats_hold_str(self) -> StoreConfig:

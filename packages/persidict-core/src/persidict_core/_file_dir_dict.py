@@ -25,6 +25,7 @@ from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAv
 from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
+from ._os_names import is_os_name
 from ._persidict import PersiDict
 from ._serialization import deserialize, serialize
 
@@ -100,6 +101,15 @@ class FileDirDictConfig(StoreConfig):
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
     locking: StrictBool = True
     """Serialize writers of a directory with a short lock, making conditional writes atomic."""
+
+
+def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
+    """Refuse a key whose file or folder name is one the listing skips (it would be hidden)."""
+    if is_os_name(name):
+        raise ValueError(
+            f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {name!r}, "
+            "a name that operating systems and sync tools create, which the store never lists"
+        )
 
 
 def _etag_of(st: os.stat_result) -> str:
@@ -258,7 +268,7 @@ class FileDirDict(PersiDict):
 
     def _decode_name(self, name: str) -> str | None:
         """Return the key element stored under ``name``, or None for a foreign name."""
-        if not is_safe_str_element(name):
+        if not is_safe_str_element(name) or is_os_name(name):
             return None
         if not self._digest_len:
             return name
@@ -270,6 +280,8 @@ class FileDirDict(PersiDict):
         if upto == 0:
             return self._base_dir
         names = [self._encode_name(element, self._max_dir_name) for element in key[:upto]]
+        for name in names:
+            _refuse_os_name(name, key)
         return os.path.join(self._base_dir, *names)
 
     def _file_path(self, key: NonEmptySafeStrTuple) -> tuple[str, str]:
@@ -281,6 +293,8 @@ class FileDirDict(PersiDict):
         if paths is None:
             directory = self._dir_path(key, len(key) - 1)
             leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
+            _refuse_os_name(leaf, key)
+            _refuse_os_name(leaf[: -len(self._extension)], key)
             paths = (directory, os.path.join(directory, leaf))
             length = len(os.fsencode(paths[1])) + _TEMP_EXTRA  # its temporary file's path is longer
             if length > _PATH_MAX:
@@ -747,7 +761,7 @@ class FileDirDict(PersiDict):
                         if name.endswith(extension) and entry.is_file(follow_symlinks=False):
                             element = known.get(name)
                             if element is None:
-                                element = decode(name[:cut])
+                                element = None if is_os_name(name) else decode(name[:cut])
                                 if element is None:
                                     continue
                                 if len(known) < _MAX_CACHED_NAMES:

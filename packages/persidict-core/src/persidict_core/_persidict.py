@@ -470,15 +470,21 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             return True
         if not isinstance(other, Mapping):
             return NotImplemented
-        try:
-            if len(self) != len(other):
-                return False
-            for key, value in other.items():
-                if self[key] != value:
-                    return False
-        except (KeyError, ValueError, TypeError):
-            # A missing key, or a key of `other` that cannot be a key here.
+        if len(self) != len(other):
             return False
+        for key, value in other.items():
+            try:
+                k = _key(key)
+            except (ValueError, TypeError):
+                return False  # a key of `other` that cannot be a key here
+            try:
+                mine = self[k]
+            except KeyError:
+                return False
+            # Only a missing key means "unequal": a corrupt value (DeserializationError) or a
+            # failing comparison propagates instead of hiding as a difference.
+            if mine != value:
+                return False
         return True
 
     def __ne__(self, other: object) -> bool:

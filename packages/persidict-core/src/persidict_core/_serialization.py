@@ -1,52 +1,219 @@
-"""Turning values into bytes and back: the one home of every serialization format.
+"""Turning values into bytes and back: the registry of serialization formats (codecs).
 
-* ``pkl``: :mod:`pickle` at the highest protocol, optionally compressed as an lz4 frame
-  (detected on read by the frame's magic number, so compressed and plain files mix freely).
-* ``json``: :mod:`jsonpickle`, indented and UTF-8, never lossy: a value that jsonpickle cannot
-  represent faithfully raises `SerializationError` instead of being stored wrong. numpy and pandas
-  handlers are registered only once those libraries are in use, so importing persidict never
-  imports them.
-* any other format name: plain UTF-8 text; values must be ``str``.
+A store's ``serialization_format`` names a `Codec`; the name is also the file extension.
+Three are built in:
 
-Security: ``pkl`` and ``json`` rebuild arbitrary objects (unpickling and jsonpickle's object
-reconstruction can execute code). Never read them from a store that untrusted parties can
-write; the text formats never execute anything.
+* ``pkl``: :mod:`pickle` at the highest protocol. It can be compressed (``compression="lz4"``),
+  which is detected on read by the frame's magic number, so compressed and plain files mix.
+* ``json``: jsonpickle's documents, decoded as data only (see ``_json_codec``).
+* ``txt``: UTF-8 text; values must be ``str``. Any other unregistered (safe) name is a
+  plain-text format too (``"md"``, ``"csv"``...), so the file extension can say what it holds.
+
+`register_codec` adds a format (a YAML or msgpack codec, for instance). Encoding and decoding
+errors of every codec become `SerializationError` and `DeserializationError` naming the key
+and the file or object.
+
+Security: ``pkl`` runs code chosen by whoever wrote the file; ``json`` and the text formats
+never import or run anything named by the stored data.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
-import sys
 import threading
-import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
+from persidict_safestr import is_safe_str_element
+
 from ._errors import DeserializationError, SerializationError
+from ._json_codec import decode_json, encode_json
 
 __all__ = [
-    "BINARY_FORMATS",
-    "COMPRESSIONS",
+    "Codec",
+    "check_format_name",
     "deserialize",
+    "get_codec",
     "is_text_format",
+    "register_codec",
     "serialize",
 ]
 
-BINARY_FORMATS: Final = frozenset({"pkl", "json"})
-"""Formats that store arbitrary objects; every other format name means plain text."""
 
-COMPRESSIONS: Final = frozenset({"lz4"})
-"""Compression schemes accepted for the ``pkl`` format."""
+@dataclass(frozen=True)
+class Codec:
+    """A serialization format: how a store turns values into bytes and back.
 
-_LZ4_FRAME_MAGIC: Final = b"\x04\x22\x4d\x18"
-_JSON_INDENT: Final = 4
-_handlers_lock = threading.Lock()
-_registered_handlers: set[str] = set()
+    Attributes:
+        name: The format's name, used as ``serialization_format`` and as the file extension
+            (a safe key element: letters, digits and ``()_-~.=``).
+        encode: Turns a value into bytes; raises (any exception) for a value it cannot store.
+        decode: Turns bytes written by ``encode`` back into an equal value; raises (any
+            exception) for bytes that are not such an encoding, e.g. an empty or cut file.
+        value_class: If set, every value must be an instance of it (``str`` for text formats);
+            a store of this format gets it as its ``base_class_for_values`` by default.
+        compressible: Whether a store's ``compression`` applies. The encoding must then never
+            start with a compression's magic number (lz4: ``04 22 4D 18``).
+    """
+
+    name: str
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes], Any]
+    value_class: type | None = None
+    compressible: bool = False
+
+
+@dataclass(frozen=True)
+class _Compression:
+    name: str
+    magic: bytes
+    compress: Callable[[bytes], bytes]
+    decompress: Callable[[bytes], bytes]
+
+
+def _encode_pickle(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _encode_text(value: str) -> bytes:
+    return value.encode("utf-8")
+
+
+def _decode_text(data: bytes) -> str:
+    # An empty file is the empty string: the one valid encoding of "" in a text format.
+    return data.decode("utf-8")
+
+
+def _lz4_compress(data: bytes) -> bytes:
+    import lz4.frame  # imported on first use: most stores never compress
+
+    result: bytes = lz4.frame.compress(data)
+    return result
+
+
+def _lz4_decompress(data: bytes) -> bytes:
+    import lz4.frame
+
+    result: bytes = lz4.frame.decompress(data)
+    return result
+
+
+_BUILT_IN: Final = ("pkl", "json", "txt")
+_registry_lock = threading.Lock()
+_codecs: dict[str, Codec] = {
+    "pkl": Codec("pkl", _encode_pickle, pickle.loads, compressible=True),
+    "json": Codec("json", encode_json, decode_json),
+    "txt": Codec("txt", _encode_text, _decode_text, value_class=str),
+}
+_text_codecs: dict[str, Codec] = {}
+_compressions: dict[str, _Compression] = {
+    "lz4": _Compression("lz4", b"\x04\x22\x4d\x18", _lz4_compress, _lz4_decompress),
+}
+
+# Names people reach for that are not formats here: the format they likely mean (None: a
+# codec of that name has to be registered first).
+_ALIASES: Final[dict[str, str | None]] = {
+    "pickle": "pkl",
+    "pckl": "pkl",
+    "pk": "pkl",
+    "jsonpickle": "json",
+    "yaml": None,
+    "yml": None,
+    "msgpack": None,
+    "parquet": None,
+    "toml": None,
+    "cbor": None,
+}
+
+
+def register_codec(codec: Codec, *, replace: bool = False) -> Codec:
+    """Add a serialization format, usable as ``serialization_format=codec.name`` by every store.
+
+    Register it in every process that opens such a store (e.g. where the codec is defined):
+    a store of an unregistered name would read its files as plain text.
+
+    Args:
+        codec: The format.
+        replace: Allow replacing a codec registered earlier under the same name (the
+            built-in ``pkl``, ``json`` and ``txt`` cannot be replaced).
+
+    Returns:
+        ``codec`` itself.
+
+    Raises:
+        ValueError: The name is not a safe key element, is built in, differs from a
+            registered name only by case, or is registered already (without ``replace``).
+        TypeError: ``codec`` is not a `Codec`.
+    """
+    if not isinstance(codec, Codec):
+        raise TypeError(f"register_codec() takes a Codec, got {type(codec).__name__}")
+    name = codec.name
+    if not is_safe_str_element(name):
+        raise ValueError(f"A codec name must be a safe key element (it is a file extension), got {name!r}")
+    with _registry_lock:
+        if name in _BUILT_IN:
+            raise ValueError(f"The built-in format {name!r} cannot be replaced")
+        if name in _codecs and not replace:
+            raise ValueError(f"A codec named {name!r} is registered already (replace=True replaces it)")
+        clash = [other for other in _codecs if other.lower() == name.lower() and other != name]
+        if clash:
+            raise ValueError(f"The codec name {name!r} differs from the registered {clash[0]!r} only by case")
+        _codecs[name] = codec
+        _text_codecs.pop(name, None)
+    return codec
+
+
+def get_codec(serialization_format: str) -> Codec:
+    """Return the codec of a format name: a registered one, else plain UTF-8 text."""
+    codec = _codecs.get(serialization_format)
+    if codec is None:
+        codec = _text_codecs.get(serialization_format)
+        if codec is None:
+            codec = Codec(serialization_format, _encode_text, _decode_text, value_class=str)
+            with _registry_lock:
+                if len(_text_codecs) < 10_000:  # names come from configs: few, but bounded
+                    _text_codecs[serialization_format] = codec
+    return codec
 
 
 def is_text_format(serialization_format: str) -> bool:
     """Return True when ``serialization_format`` stores plain ``str`` values as UTF-8 text."""
-    return serialization_format not in BINARY_FORMATS
+    return get_codec(serialization_format).value_class is str
+
+
+def check_format_name(name: str) -> str:
+    """Return ``name`` if it is a usable format name; raise ValueError with a hint otherwise.
+
+    A registered name is fine, and so is any other safe name (a plain-text format). Refused,
+    with a did-you-mean: a name that differs from a registered non-text format only by case
+    or surrounding whitespace (``"JSON"``, ``" pkl"``), and well-known names of other formats
+    (``"pickle"``, ``"yaml"``, ``"msgpack"``...) unless a codec of that name is registered.
+    """
+    if name in _codecs:
+        return name
+    folded = name.strip().lower()
+    for registered, codec in _codecs.items():
+        # "TXT" is a text format like "txt" (only the extension differs): not a near miss.
+        if registered.lower() == folded and (codec.value_class is not str or folded != name.lower()):
+            raise ValueError(
+                f"unknown serialization_format {name!r}: did you mean {registered!r}? "
+                "(format names are case-sensitive; any other name would store plain text)"
+            )
+    if folded in _ALIASES:
+        meant = _ALIASES[folded]
+        if meant is not None:
+            raise ValueError(f"unknown serialization_format {name!r}: did you mean {meant!r}?")
+        raise ValueError(
+            f"serialization_format {name!r} is not a built-in format: register a codec named {folded!r} "
+            "with persidict.register_codec(...) first (see the serialization guide), or use 'json' or 'pkl'"
+        )
+    if not is_safe_str_element(name):
+        raise ValueError(
+            f"serialization_format must be a non-empty name of safe characters "
+            f"(letters, digits and ()_-~.=), got {name!r}"
+        )
+    return name
 
 
 def serialize(
@@ -56,9 +223,10 @@ def serialize(
 
     Args:
         value: The value to encode.
-        serialization_format: ``"pkl"``, ``"json"`` or a text format name.
+        serialization_format: A registered format name or a text format name.
         context: Where the value is going (key and location), for error messages.
-        compression: ``None`` or ``"lz4"`` (applies to ``pkl`` only).
+        compression: ``None`` or a compression name (``"lz4"``); applies to compressible
+            formats (``pkl``) only.
 
     Returns:
         The encoded bytes.
@@ -66,171 +234,39 @@ def serialize(
     Raises:
         SerializationError: The value cannot be encoded faithfully in this format.
     """
-    if serialization_format == "pkl":
-        try:
-            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            raise SerializationError(f"Cannot pickle the value for {context}: {exc}") from exc
-        if compression == "lz4":
-            import lz4.frame  # imported on first use: most stores never compress
-
-            data = lz4.frame.compress(data)
-        return data
-    if serialization_format == "json":
-        return _encode_json(value, context)
-    if not isinstance(value, str):
+    codec = _codecs.get(serialization_format) or get_codec(serialization_format)
+    if codec.value_class is not None and not isinstance(value, codec.value_class):
         raise SerializationError(
-            f"The text format {serialization_format!r} stores str values only, "
+            f"The format {serialization_format!r} stores {codec.value_class.__name__} values only, "
             f"got {type(value).__name__} for {context}"
         )
     try:
-        return value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise SerializationError(f"Cannot encode the text for {context} as UTF-8: {exc}") from exc
+        data = codec.encode(value)
+        if compression is not None and codec.compressible:
+            data = _compressions[compression].compress(data)
+    except Exception as exc:
+        raise SerializationError(
+            f"Cannot store the value for {context} in the {serialization_format} format: {exc}"
+        ) from exc
+    return data
 
 
 def deserialize(data: bytes, serialization_format: str, *, context: str) -> Any:
     """Decode bytes written by :func:`serialize`.
 
     Raises:
-        DeserializationError: The bytes are truncated, garbled or not of this format.
+        DeserializationError: The bytes are empty, truncated, garbled or not of this format
+            (for ``json``: also a document naming something the format does not allow).
     """
-    if serialization_format == "pkl":
-        try:
-            if data[:4] == _LZ4_FRAME_MAGIC:
-                import lz4.frame
-
-                data = lz4.frame.decompress(data)
-            return pickle.loads(data)
-        except Exception as exc:
-            raise DeserializationError(f"Cannot unpickle {context}: {type(exc).__name__}: {exc}") from exc
-    if serialization_format == "json":
-        return _decode_json(data, context)
+    codec = _codecs.get(serialization_format) or get_codec(serialization_format)
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DeserializationError(f"{context} is not valid UTF-8 text: {exc}") from exc
-
-
-def _register_handlers_for(library: str) -> None:
-    """Register jsonpickle's handlers for numpy or pandas, once, if the library is installed."""
-    if library in _registered_handlers:
-        return
-    with _handlers_lock:
-        if library in _registered_handlers:
-            return
-        if importlib.util.find_spec(library) is not None:
-            if library == "numpy":
-                import jsonpickle.ext.numpy as jsonpickle_numpy
-
-                jsonpickle_numpy.register_handlers()
-            else:
-                import jsonpickle.ext.pandas as jsonpickle_pandas
-
-                jsonpickle_pandas.register_handlers()
-        _registered_handlers.add(library)
-
-
-def _encode_json(value: Any, context: str) -> bytes:
-    import jsonpickle
-    import jsonpickle.errors
-
-    # A value can only hold numpy or pandas objects if the library is already imported.
-    for library in ("numpy", "pandas"):
-        if library in sys.modules:
-            _register_handlers_for(library)
-    with warnings.catch_warnings():
-        # jsonpickle *warns* and writes null for what it cannot encode (lambdas, open files):
-        # that would be silent data loss, so that warning becomes an error.
-        _silence_jsonpickle_deprecations()
-        warnings.filterwarnings("error", message="jsonpickle cannot pickle", category=UserWarning)
-        try:
-            pickler = _strict_pickler_class()(keys=True, warn=True)
-            text: str = jsonpickle.encode(value, keys=True, warn=True, indent=_JSON_INDENT, context=pickler)
-        except Exception as exc:
-            raise SerializationError(f"Cannot encode the value for {context} as JSON: {exc}") from exc
-        try:
-            # A class that cannot be imported back (defined inside a function) decodes to a plain
-            # dict: decode once now so that such a value is refused instead of stored wrong.
-            jsonpickle.decode(text, keys=True, on_missing="error")
-        except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
-            raise SerializationError(
-                f"The JSON of the value for {context} does not decode back: {exc}"
-            ) from exc
-    return text.encode("utf-8")
-
-
-_strict_pickler: type | None = None
-
-
-def _strict_pickler_class() -> type:
-    """A jsonpickle ``Pickler`` that refuses what jsonpickle would silently leave out.
-
-    jsonpickle drops, without any warning, a dict entry or an object attribute whose value is a
-    lambda, a nested function or a method, and a dict entry whose key is one of its reserved
-    tags (``"py/object"``, ``"py/id"``, ...): ``{"f": lambda: 1}`` would be stored as ``{}``.
-    Likewise it writes ``null`` for a lambda or an open file found elsewhere, with only a warning.
-    This subclass raises instead, so such a value is a `SerializationError`, not data loss.
-    """
-    global _strict_pickler
-    if _strict_pickler is None:
-        import jsonpickle.pickler
-        import jsonpickle.util
-
-        base = jsonpickle.pickler.Pickler
-
-        def refusing(method_name: str) -> Any:
-            inherited = getattr(base, method_name)
-
-            def flatten_pair(self: Any, k: Any, v: Any, data: Any) -> Any:
-                if not jsonpickle.util.is_picklable(k, v):
-                    raise TypeError(f"jsonpickle would silently leave out the entry {k!r}: {v!r}")
-                return inherited(self, k, v, data)
-
-            return flatten_pair
-
-        names = (
-            "_flatten_key_value_pair",
-            "_flatten_non_string_key_value_pair",
-            "_flatten_string_key_value_pair",
-        )
-        overrides: dict[str, Any] = {name: refusing(name) for name in names if hasattr(base, name)}
-
-        def pickle_warning(self: Any, obj: Any) -> None:
-            # jsonpickle would warn and write null; raising here does not depend on the
-            # process-wide warning filters, which another thread may be changing.
-            raise TypeError(f"jsonpickle cannot pickle {obj!r}: it would be replaced with None")
-
-        if hasattr(base, "_pickle_warning"):
-            overrides["_pickle_warning"] = pickle_warning
-        _strict_pickler = type("_StrictPickler", (base,), overrides)
-    return _strict_pickler
-
-
-def _silence_jsonpickle_deprecations() -> None:
-    """Ignore jsonpickle's own DeprecationWarnings (call inside ``warnings.catch_warnings()``).
-
-    Its pandas handler calls ``encode()``/``decode()`` without ``keys=``, which warns "keys will
-    default to True in jsonpickle 5.0.0". That says nothing about the value, but under
-    ``-W error`` (or pytest's ``filterwarnings = error``) it made every pandas Series or Index
-    fail to encode and decode.
-    """
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module="jsonpickle")
-
-
-def _decode_json(data: bytes, context: str) -> Any:
-    import jsonpickle
-    import jsonpickle.errors
-
-    try:
-        text = data.decode("utf-8")
-        for library in ("numpy", "pandas"):
-            if library in text:
-                _register_handlers_for(library)
-        with warnings.catch_warnings():
-            _silence_jsonpickle_deprecations()
-            return jsonpickle.decode(text, keys=True, safe=True, on_missing="error")
-    except (Exception, jsonpickle.errors.ClassNotFoundError) as exc:
+        if codec.compressible:
+            for compression in _compressions.values():
+                if data[: len(compression.magic)] == compression.magic:
+                    data = compression.decompress(data)
+                    break
+        return codec.decode(data)
+    except Exception as exc:
         raise DeserializationError(
-            f"Cannot decode the JSON of {context}: {type(exc).__name__}: {exc}"
+            f"Cannot decode {context} as {serialization_format}: {type(exc).__name__}: {exc}"
         ) from exc

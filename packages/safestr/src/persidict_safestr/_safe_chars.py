@@ -15,10 +15,12 @@ SAFE_STRING_MAX_LENGTH: Final[int] = 254
 _SAFE_CLASS: Final = r"[A-Za-z0-9()_\-~.=]"
 _FORBIDDEN_ELEMENTS: Final = frozenset((".", ".."))
 
-# One element: 1..253 safe characters, and not "." or "..". Precompiled: a regex fullmatch is
-# faster than `isascii()` + a set check for the short strings keys are made of.
+_APPLEDOUBLE_PREFIX: Final = "._"
+
+# One element: 1..253 safe characters, not "." or "..", not starting with "._". Precompiled: a
+# regex fullmatch is faster than `isascii()` + a set check for the short strings keys are made of.
 _match_safe_element: Final = re.compile(
-    rf"(?!\.\.?\Z){_SAFE_CLASS}{{1,{SAFE_STRING_MAX_LENGTH - 1}}}"
+    rf"(?!\.\.?\Z)(?!\._){_SAFE_CLASS}{{1,{SAFE_STRING_MAX_LENGTH - 1}}}"
 ).fullmatch
 
 
@@ -63,8 +65,10 @@ def is_safe_str_element(s: object) -> bool:
     """Tell whether ``s`` is a valid key element.
 
     This is the one validity test used by every persidict package: a ``str``, non-empty,
-    shorter than :data:`SAFE_STRING_MAX_LENGTH`, made only of safe characters, and neither
-    ``"."`` nor ``".."`` (a key must never name the current or the parent directory).
+    shorter than :data:`SAFE_STRING_MAX_LENGTH`, made only of safe characters, neither
+    ``"."`` nor ``".."`` (a key must never name the current or the parent directory), and not
+    starting with ``"._"`` (macOS writes an AppleDouble file ``._<name>`` next to every file
+    it copies to a FAT, SMB or NFS share: such names are never keys, so no key may look like one).
 
     Args:
         s: Any object.
@@ -86,6 +90,11 @@ def _element_problem(s: str) -> str:
         )
     if s in _FORBIDDEN_ELEMENTS:
         return "'.' and '..' are refused because a key must never name the current or the parent directory"
+    if s.startswith(_APPLEDOUBLE_PREFIX) and SAFE_CHARS.issuperset(s):
+        return (
+            "a key element may not start with '._': macOS writes files of that name (AppleDouble) "
+            "next to every file on FAT, SMB and NFS shares, so stores never list them as keys"
+        )
     bad = next(c for c in s if c not in SAFE_CHARS)
     return (
         f"unsafe character {bad!r}; allowed are ASCII letters, digits and ()_-~.= "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, SupportsIndex, TypeVar, overload
 
@@ -190,13 +191,19 @@ class SafeStrTuple(tuple[str, ...]):
     def __eq__(self, other: object, /) -> bool:
         """Compare with a key, a plain tuple, or anything that can be turned into a key.
 
-        Never raises: a value that cannot be a key compares unequal.
+        Never raises: a value that cannot be a key compares unequal. When ``other`` is a key
+        whose class defines a different ``__eq__``, that ``__eq__`` decides (so a subclass can
+        refuse equality with other keys, whichever side of ``==`` it is on).
         """
         if isinstance(other, tuple):
+            if isinstance(other, SafeStrTuple):
+                if type(other).__eq__ is not type(self).__eq__:
+                    delegated = _delegate_eq(self, other)
+                    if delegated is not NotImplemented:
+                        return bool(delegated)
+                return tuple.__eq__(self, other)
             if tuple.__eq__(self, other):
                 return True
-            if isinstance(other, SafeStrTuple):
-                return False
         elif not isinstance(other, (str, list)):
             return NotImplemented
         try:
@@ -242,6 +249,28 @@ class SafeStrTuple(tuple[str, ...]):
         from ._pydantic import core_schema_for
 
         return core_schema_for(cls)
+
+
+_delegations = threading.local()
+
+
+def _delegate_eq(key: SafeStrTuple, other: SafeStrTuple) -> Any:
+    """Return ``other.__eq__(key)``, unless ``other`` is itself delegating to ``key`` right now.
+
+    The guard stops the ping-pong of two classes whose ``__eq__`` overrides end in this one
+    (``super().__eq__``): the second delegation compares the strings instead.
+    """
+    active: set[tuple[int, int]] | None = getattr(_delegations, "pairs", None)
+    if active is None:
+        active = _delegations.pairs = set()
+    if (id(other), id(key)) in active:
+        return NotImplemented
+    pair = (id(key), id(other))
+    active.add(pair)
+    try:
+        return other.__eq__(key)
+    finally:
+        active.discard(pair)
 
 
 class NonEmptySafeStrTuple(SafeStrTuple):
