@@ -3,15 +3,15 @@
 Every session builds its own environment and installs the packages from the local folders
 under ``packages/``; nothing of ours is taken from PyPI. Dependency groups come from the root
 ``pyproject.toml``. Run ``nox -l`` for the list; plain ``nox`` runs everything a contributor
-must pass.
+must pass. ``python3 tools/run_nox.py ...`` runs nox from a private environment and puts the
+Pythons it finds (pyenv's too) on PATH first; importing this file changes nothing.
 """
 
 from __future__ import annotations
 
-import glob
 import os
+import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +22,11 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The Python running nox: always present, so every session that needs one interpreter uses it.
+CURRENT = f"{sys.version_info[0]}.{sys.version_info[1]}"
+# The full suite runs on the oldest and the newest supported Python and on the one running nox
+# (`--extra-pythons 3.12` adds another); `tests_check` fails the run unless the last passed.
+TEST_PYTHONS = sorted({PYTHONS[0], PYTHONS[-1], CURRENT}, key=lambda v: tuple(map(int, v.split("."))))
 
 # folder under packages/ -> (distribution, import name, tests folder under tests/)
 PACKAGES: dict[str, tuple[str, str, str]] = {
@@ -36,10 +41,11 @@ FOLDER_OF_DIST = {dist: folder for folder, (dist, _, _) in PACKAGES.items()}
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.download_python = "never"  # only interpreters found on this machine, never a download
-nox.options.error_on_missing_interpreters = False  # a missing 3.X is reported as a skip
+nox.options.error_on_missing_interpreters = False  # a missing 3.X is skipped; see tests_check
 nox.options.reuse_venv = "yes"
 nox.options.sessions = [
     "tests",
+    "tests_check",
     "tests_isolated",
     "missing_backend",
     "lint",
@@ -47,73 +53,8 @@ nox.options.sessions = [
     "docs",
     "build",
     "wheels_smoke",
+    "install_from_checkout",
 ]
-
-
-def _find_interpreter(version: str) -> str | None:
-    """Return the path of a working ``python<version>``, or None when this machine has none.
-
-    Looks on PATH first, then in pyenv's versions folder (``pyenv root`` or ``$PYENV_ROOT``),
-    so pyenv shims that point at another version do not fool us.
-    """
-    candidates: list[str] = []
-    on_path = shutil.which(f"python{version}")
-    if on_path:
-        candidates.append(on_path)
-    pyenv_root = os.environ.get("PYENV_ROOT")
-    if not pyenv_root and shutil.which("pyenv"):
-        try:
-            pyenv_root = subprocess.run(
-                ["pyenv", "root"], capture_output=True, text=True, check=True, timeout=30
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            pyenv_root = None
-    if pyenv_root:
-        pattern = os.path.join(pyenv_root, "versions", f"{version}.*", "bin", f"python{version}")
-        candidates.extend(sorted(glob.glob(pattern), reverse=True))
-    for candidate in candidates:
-        try:
-            out = subprocess.run(
-                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if out.returncode == 0 and out.stdout.strip() == version:
-            return candidate
-    return None
-
-
-def _put_interpreters_on_path() -> dict[str, str | None]:
-    """Find each supported Python and put a ``python3.X`` link to it first on PATH.
-
-    nox (and uv) then find exactly these interpreters. Only the links go on PATH, not the
-    interpreters' own bin folders, so their ``python3``, ``pip`` or ``uv`` shadow nothing.
-    """
-    found = {version: _find_interpreter(version) for version in PYTHONS}
-    links = ROOT / ".nox" / ".interpreters"
-    links.mkdir(parents=True, exist_ok=True)
-    for version, path in found.items():
-        link = links / f"python{version}"
-        if path is None:
-            link.unlink(missing_ok=True)
-        elif not (link.is_symlink() and os.readlink(link) == path):
-            # Create-then-rename, so concurrent nox runs never see a half-made link.
-            temporary = links / f".python{version}.{os.getpid()}"
-            temporary.unlink(missing_ok=True)
-            temporary.symlink_to(path)
-            os.replace(temporary, link)
-    os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
-    return found
-
-
-INTERPRETERS = _put_interpreters_on_path()
-# Sessions that need one interpreter use 3.12 when present, else the newest one found.
-DEFAULT_PYTHON: str | None = (
-    "3.12" if INTERPRETERS["3.12"] else next((v for v in reversed(PYTHONS) if INTERPRETERS[v]), None)
-)
 
 
 def _group(*names: str) -> list[str]:
@@ -198,17 +139,53 @@ def install(
         session.install(*_rebuild_flags(session, [folder]), "--no-deps", _local(folder))
 
 
-@nox.session(python=PYTHONS)
+@nox.session(python=TEST_PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the whole suite (S3 tests included, on moto) with every package installed."""
-    missing = [version for version, path in INTERPRETERS.items() if path is None]
-    if missing:
-        session.log(f"Python versions not found on this machine (their sessions are skipped): {missing}")
     install(session, groups=("test",))
     session.run("pytest", *(session.posargs or PARALLEL + ["tests"]))
+    if not session.posargs:  # arguments after -- select part of the suite: not a full run
+        FULL_RUNS.append(str(session.python))
 
 
-@nox.session(python=DEFAULT_PYTHON, reuse_venv=False)
+# Pythons on which the whole suite passed during this nox run. Sessions of one run share this
+# module (nox runs them one after another in its own process); `tests_check` reads it.
+FULL_RUNS: list[str] = []
+
+
+def full_runs_verdict(passed: list[str], wanted: list[str], current: str) -> tuple[bool, str]:
+    """Say whether a run in which the full suite passed on ``passed`` is good enough.
+
+    It is when the suite passed on ``current``, the Python running nox (always present, so a
+    machine without the other versions still runs the suite once). Versions of ``wanted``
+    that did not run are named: nox skips a session whose interpreter is missing.
+
+    Returns:
+        ``(ok, message)``.
+    """
+    skipped = [version for version in wanted if version not in passed]
+    ran = ", ".join(passed) if passed else "none"
+    message = f"full suite passed on Python: {ran}"
+    if skipped:
+        message += f"; did not run (not found, failed or not selected): {', '.join(skipped)}"
+    if current not in passed:
+        return False, f"{message}. It must pass on the Python running nox ({current}): run `-s tests`"
+    return True, message
+
+
+@nox.session(python=False)
+def tests_check(session: nox.Session) -> None:
+    """Fail unless ``tests`` ran the whole suite on the Python running nox in this run; list the rest.
+
+    List it after ``tests`` on the command line (sessions run in that order).
+    """
+    ok, message = full_runs_verdict(FULL_RUNS, TEST_PYTHONS, CURRENT)
+    if not ok:
+        session.error(message)
+    session.log(message)
+
+
+@nox.session(python=CURRENT, reuse_venv=False)
 @nox.parametrize("package", list(PACKAGES), ids=list(PACKAGES))
 def tests_isolated(session: nox.Session, package: str) -> None:
     """Run one package's tests in an environment with only that package and its dependencies.
@@ -221,6 +198,8 @@ def tests_isolated(session: nox.Session, package: str) -> None:
     test_deps = _test_deps(*_ISOLATED_TEST_DEPS)
     if package == "persidict-s3":
         test_deps += _test_deps("moto", "boto3")
+    if package == "persidict":
+        test_deps += _test_deps(*_META_TEST_DEPS)
     session.install(*_rebuild_flags(session, closure), *(_local(folder) for folder in closure), *test_deps)
     if package == "safestr":
         _assert_not_importable(session, "pydantic")
@@ -231,6 +210,7 @@ def tests_isolated(session: nox.Session, package: str) -> None:
 
 
 _ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis"}
+_META_TEST_DEPS = {"nox"}  # tests/meta checks the noxfile
 # pytest-xdist, one worker per core: many tests wait (S3 timestamps, other processes), so this
 # roughly halves the suite's wall time on two cores. Arguments after `--` replace it.
 PARALLEL = ["-n", "auto"]
@@ -246,7 +226,7 @@ def _assert_not_importable(session: nox.Session, *modules: str) -> None:
     session.run("python", "-c", code, silent=True)
 
 
-@nox.session(python=DEFAULT_PYTHON, reuse_venv=False)
+@nox.session(python=CURRENT, reuse_venv=False)
 def missing_backend(session: nox.Session) -> None:
     """Install the facade without persidict-s3 and check the helpful MissingBackendError."""
     others = [folder for folder in PACKAGES if folder not in ("persidict-s3", "persidict")]
@@ -256,7 +236,7 @@ def missing_backend(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["tests/meta/test_missing_backend.py"]))
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff (fix locally with ``ruff check --fix . && ruff format .``)."""
     install(session, [], groups=("lint",))
@@ -264,21 +244,44 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *(session.posargs or ["."]))
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
 def typecheck(session: nox.Session) -> None:
     """Run mypy --strict (with the pydantic plugin) over the packages, tests, tools and this file."""
     install(session, groups=("typecheck", "test"))
     session.run("mypy", *session.posargs)
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
 def docs(session: nox.Session) -> None:
     """Build the documentation site with ``mkdocs build --strict`` into site/."""
     install(session, groups=("docs",))
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
+def docs_serve(session: nox.Session) -> None:
+    """Serve the documentation on http://127.0.0.1:8000 (rebuilt on change; search needs a server)."""
+    install(session, groups=("docs",))
+    address = session.posargs or ["--dev-addr", "127.0.0.1:8000"]
+    session.run("mkdocs", "serve", *address, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session(python=CURRENT)
+def docs_browser(session: nox.Session) -> None:
+    """Build the site and check it in headless Chromium (Debian's); screenshots in .docs-screenshots/.
+
+    Fails on a stylesheet that does not load, an empty API page, a class heading without its
+    signature, a home page or code block that scrolls sideways, a name broken across lines in
+    a table, or a search that finds nothing. Needs ``apt-get install -y chromium``; Playwright
+    drives it and downloads no browser of its own.
+    """
+    install(session, groups=("docs", "docs-browser"))
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+    shots = ROOT / ".docs-screenshots"
+    session.run("python", str(ROOT / "tools" / "check_docs_site.py"), str(ROOT / "site"), str(shots))
+
+
+@nox.session(python=CURRENT)
 def versions(session: nox.Session) -> None:
     """Fail when any package's version, sibling pin or LICENSE copy disagrees with VERSION."""
     session.run("python", str(ROOT / "tools" / "bump_version.py"), "--check")
@@ -292,7 +295,7 @@ def bump(session: nox.Session) -> None:
     session.run(sys.executable, str(ROOT / "tools" / "bump_version.py"), session.posargs[0], external=True)
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
 def build(session: nox.Session) -> None:
     """Build a wheel and an sdist of each package into dist/ and check their metadata."""
     session.run("python", str(ROOT / "tools" / "bump_version.py"), "--check")
@@ -306,7 +309,7 @@ def build(session: nox.Session) -> None:
     session.run("python", str(ROOT / "tools" / "check_dists.py"), str(dist))
 
 
-@nox.session(python=DEFAULT_PYTHON, requires=["build"], reuse_venv=False)
+@nox.session(python=CURRENT, requires=["build"], reuse_venv=False)
 def wheels_smoke(session: nox.Session) -> None:
     """Install the built wheels (not editable) into a fresh environment and import everything."""
     wheels = sorted(str(path) for path in (ROOT / "dist").glob("*.whl"))
@@ -318,14 +321,77 @@ def wheels_smoke(session: nox.Session) -> None:
             session.run("python", str(ROOT / "tools" / "smoke_wheels.py"))
 
 
-@nox.session(python=DEFAULT_PYTHON)
+INSTALL_DOCS = ("README.md", "docs/getting-started/installation.md")
+# argv: import names, then the distributions of ours that must be installed (comma-separated).
+_INSTALLED_CHECK = """
+import importlib, importlib.metadata, sys
+for name in sys.argv[1].split(","):
+    importlib.import_module(name)
+names = sorted(d.metadata["Name"] for d in importlib.metadata.distributions())
+ours = [name for name in names if name.startswith("persidict")]
+sys.exit(0 if ours == sys.argv[2].split(",") else f"installed {ours}, expected {sys.argv[2]}")
+"""
+
+
+def documented_install_commands(*texts: str) -> list[str]:
+    """Return the ``pip install ./packages/...`` lines of the bash blocks of ``texts``, once each."""
+    commands: list[str] = []
+    for text in texts:
+        for block in re.findall(r"```bash\n(.*?)\n```", text, re.DOTALL):
+            for line in block.splitlines():
+                command = line.split("#", 1)[0].strip()
+                if command.startswith("pip install ./packages/") and command not in commands:
+                    commands.append(command)
+    return commands
+
+
+@nox.session(python=CURRENT, venv_backend="none")
+def install_from_checkout(session: nox.Session) -> None:
+    """Run each "from a checkout" install command of the README and the docs in a fresh venv; import.
+
+    The commands are read from the documents, so the two cannot drift apart. Each runs as
+    written, with plain pip, in a new ``python -m venv`` environment, from the repository root.
+    """
+    texts = [(ROOT / name).read_text(encoding="utf-8") for name in INSTALL_DOCS]
+    commands = documented_install_commands(*texts)
+    if not commands:
+        session.error(f"no `pip install ./packages/...` command found in {', '.join(INSTALL_DOCS)}")
+    for number, command in enumerate(commands):
+        folders = [word.removeprefix("./packages/") for word in command.split()[2:]]
+        unknown = [folder for folder in folders if folder not in PACKAGES]
+        if unknown:
+            session.error(f"{command!r} names folders that are not packages: {unknown}")
+        venv = Path(session.create_tmp()).resolve() / f"install-{number}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+        bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+        env = {"PATH": os.pathsep.join([str(bin_dir), os.environ["PATH"]]), "VIRTUAL_ENV": str(venv)}
+        env |= {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_QUIET": "1"}
+        session.log(f"fresh venv: {command}")
+        session.run("bash", "-c", command, env=env, external=True)
+        # Exactly the named distributions of ours are installed, and each imports.
+        names = [PACKAGES[folder][1] for folder in folders]
+        dists = sorted(PACKAGES[folder][0] for folder in folders)
+        with session.chdir(session.create_tmp()):  # away from the checkout, so nothing local shadows
+            session.run(
+                str(bin_dir / "python"),
+                "-c",
+                _INSTALLED_CHECK,
+                ",".join(names),
+                ",".join(dists),
+                external=True,
+                silent=True,
+            )
+
+
+@nox.session(python=CURRENT)
 def demo(session: nox.Session) -> None:
     """Run examples/demo.py: local files, a second process, S3 on a moto server, caching, write-once."""
     install(session, editable=False, extra=tuple(_test_deps("moto")))
     session.run("python", str(ROOT / "examples" / "demo.py"), *session.posargs)
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=CURRENT)
 def bench(session: nox.Session) -> None:
     """Run every benchmarks/bench_*.py (speed ratios against raw baselines); ``-- --no-fail`` reports only."""
     install(session, editable=False, groups=("bench",))

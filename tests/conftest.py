@@ -5,17 +5,20 @@ so that a package's tests run in an environment that has only that package insta
 here needs nothing but pytest (moto is imported inside its fixture): the isolation of AWS
 credentials and moto's S3 server over HTTP (one per session), both shared by the S3 and the
 reliability tests, and the reliability report, whose hooks must live here: under pytest-xdist
-the controller process loads only this conftest (the workers collect the tests).
+the controller process loads only this conftest (the workers collect the tests). The hooks
+import the report module only when reliability tests ran, so a run of another package's tests
+loads nothing of the reliability suite.
 """
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import pytest
-
-from tests.reliability import _report
 
 # Variables through which boto3 could find real credentials, a profile or another endpoint.
 _AWS_VARIABLES_TO_HIDE = (
@@ -80,22 +83,39 @@ def moto_server() -> Iterator[str]:
 
 
 # ---------------------------------------------------------------- the reliability report
+_REPORT_MODULE = "tests.reliability._report"
+# Under pytest-xdist: the figures the workers handed back to this (controller) process.
+_WORKER_FIGURES: Counter[str] = Counter()
+
+
+def _loaded_report() -> ModuleType | None:
+    """Return the reliability report module if the reliability tests imported it, else None."""
+    return sys.modules.get(_REPORT_MODULE)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Under pytest-xdist, hand this worker's figures to the controller (see below)."""
     workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:
-        workeroutput["persidict_reliability_figures"] = dict(_report.FIGURES)
+    report = _loaded_report()
+    if workeroutput is not None and report is not None:
+        workeroutput["persidict_reliability_figures"] = dict(report.FIGURES)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     """Under pytest-xdist, add a finished worker's figures to the controller's report."""
-    for name, amount in getattr(node, "workeroutput", {}).get("persidict_reliability_figures", {}).items():
-        _report.add(name, amount)
+    _WORKER_FIGURES.update(getattr(node, "workeroutput", {}).get("persidict_reliability_figures", {}))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the figures of the reliability scenarios that ran."""
+    if _loaded_report() is None and not _WORKER_FIGURES:
+        return  # no reliability test ran here: do not import the suite
+    from tests.reliability import _report
+
+    for name, amount in _WORKER_FIGURES.items():
+        _report.add(name, amount)
+    _WORKER_FIGURES.clear()
     lines = _report.summary()
     if not lines:
         return

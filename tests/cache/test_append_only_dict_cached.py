@@ -144,7 +144,7 @@ def test_base_class_is_checked_on_hits(tmp_path: Path) -> None:
 
 def test_non_stores_are_refused() -> None:
     with pytest.raises(TypeError, match="main_dict"):
-        AppendOnlyDictCached({}, LocalDict())  # type: ignore[arg-type]
+        AppendOnlyDictCached({}, LocalDict())
     with pytest.raises(TypeError, match="data_cache"):
         AppendOnlyDictCached(LocalDict(append_only=True), None)  # type: ignore[arg-type]
 

@@ -51,11 +51,11 @@ def test_json_round_trip_and_store_from_config(tmp_path: Path, build: Builder) -
     assert type(store.config).model_validate_json(text) == store.config
     reopened = store_from_config(text)
     assert type(reopened) is type(store)
-    assert reopened.get_params() == store.get_params()
+    assert reopened.config == store.config
     assert reopened["k"] == {"v": [1, 2]}
     reopened["other"] = 1
     assert store["other"] == 1
-    assert type(store).from_config(store.get_params()).get_params() == store.get_params()
+    assert type(store).from_config(store.get_params()).config == store.config
 
 
 def test_configs_nest_the_wrapped_configs(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_copy_and_pickle_give_a_wrapper_over_the_same_stores(tmp_path: Path, bui
     unpickled = pickle.loads(pickle.dumps(store))
     assert type(unpickled) is type(store)
     assert unpickled["k"] == 1
-    assert unpickled.get_params() == store.get_params()
+    assert unpickled.config == store.config
     unpickled["new"] = 2
     assert store["new"] == 2  # the same directory
 

@@ -136,7 +136,7 @@ def test_non_append_only_wrapped_store_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="append-only"):
         WriteOnceDict(FileDirDict(base_dir=tmp_path))
     with pytest.raises(TypeError, match="wrapped_dict"):
-        WriteOnceDict({"a": 1})  # type: ignore[arg-type]
+        WriteOnceDict({"a": 1})
 
 
 def test_default_wrapped_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -406,3 +406,28 @@ def test_a_signed_name_of_dot_dot_is_not_a_key(tmp_path: Path) -> None:
     (tmp_path / "._k" / "x_t.pkl").write_bytes(pickle.dumps("planted"))
     store["ok"] = 1
     assert list(store) == [("ok",)]
+
+
+def test_every_path_and_name_cache_is_bounded(tmp_path: Path) -> None:
+    from persidict_safestr import BoundedCache, BoundedSet
+
+    store = FileDirDict(base_dir=tmp_path, digest_len=4)
+    caches = [
+        store._paths,
+        store._top_level_paths,
+        store._encoded_names,
+        store._valid_names,
+        store._verified_dirs,
+    ]
+    assert all(isinstance(cache, (BoundedCache, BoundedSet)) for cache in caches)
+    # One bound for the name caches (the encoded names were once capped by the directories' one).
+    assert store._encoded_names.max_size == store._valid_names.max_size == store._paths.max_size
+    for i in range(30):
+        store[("d", f"k{i}")] = i
+    assert sorted(store.keys())[:2] == [("d", "k0"), ("d", "k1")]
+    store._paths.max_size = store._encoded_names.max_size = 5
+    store._paths.clear()
+    store._encoded_names.clear()
+    for i in range(30):
+        assert store[("d", f"k{i}")] == i
+        assert len(store._paths) <= 5 and len(store._encoded_names) <= 5

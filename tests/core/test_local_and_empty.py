@@ -54,7 +54,13 @@ def test_local_dicts_share_a_backend_per_format() -> None:
 
 def test_local_dict_ignores_foreign_parameters_and_rejects_unknown_ones() -> None:
     store = LocalDict(base_dir="/nowhere", bucket_name="b", digest_len=3)
-    assert set(store.get_params()) == {"kind", "serialization_format", "append_only", "base_class_for_values"}
+    assert set(store.config.model_dump()) == {
+        "kind",
+        "serialization_format",
+        "append_only",
+        "base_class_for_values",
+    }
+    assert set(store.get_params()) == set(store.config.model_dump()) | {"backend"}
     with pytest.raises(ValidationError, match="no_such_param"):
         LocalDict(no_such_param=1)
 

@@ -29,6 +29,8 @@ EXPECTED: dict[str, set[str]] = {
         "unsign_safe_str_tuple",
         "SAFE_CHARS",
         "SAFE_STRING_MAX_LENGTH",
+        "BoundedCache",
+        "BoundedSet",
     },
     "persidict_core": {
         "PersiDict",
@@ -55,6 +57,8 @@ EXPECTED: dict[str, set[str]] = {
         "LocalDictConfig",
         "EmptyDictConfig",
         "store_from_config",
+        "store_factory",
+        "parameter_vocabulary",
         "KNOWN_PARAMETER_NAMES",
         "ALWAYS_RETRIEVE",
         "ANY_ETAG",

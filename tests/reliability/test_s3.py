@@ -8,6 +8,8 @@
 * Race: threads write the same new key to an append-only store through a proxy that
   serializes writes of one object as S3 does: exactly one wins, the others get
   `MutationPolicyError`, the stored value is the winner's.
+* Compare-and-swap: threads count with ``transform_item(+1)`` on one key through that proxy
+  while some conditional PUTs lose their reply after landing: the count is exact.
 
 Skipped only where persidict-s3 or moto is not installed (the isolated core environment).
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from persidict_core import MutationPolicyError, PersiDict
+from persidict_core import ITEM_NOT_AVAILABLE, MutationPolicyError, PersiDict
 from tests.reliability import _report
 from tests.reliability._checks import final_value_problems, prefill, tally
 from tests.reliability._workers import Stats, check_value, key_name, new_stats, run_workload
@@ -192,4 +194,60 @@ def test_append_only_race_has_exactly_one_winner(
         elif stores[0][key] != f"writer {outcomes.index('won')}":
             problems.append(f"round {round_number}: the stored value is not the winner's")
     _report.add("violations", len(problems))
+    assert not problems, problems
+
+
+def test_compare_and_swap_counter_under_faults_and_races_is_exact(
+    s3_url: str, bucket: str, proxies: Callable[..., S3Proxy]
+) -> None:
+    """4 threads x transform_item(+1) on one key while 1 PUT in 5 loses its reply after landing.
+
+    Each lost reply makes botocore retry a conditional PUT that had already been applied; the
+    retry is refused (412) and must still count as the success it was, even when the other
+    threads have written over it meanwhile. Any mistake shows in the final count.
+    """
+    BasicS3Dict(bucket_name=bucket, endpoint_url=s3_url)
+    puts = itertools.count(1)
+    lock = threading.Lock()
+
+    def hook(method: str, path: str, number: int) -> Fault | None:
+        if method != "PUT" or "/cas/" not in path:
+            return None
+        with lock:
+            n = next(puts)
+        return Fault(503, "SlowDown", after_forward=True) if n % 5 == 0 else None
+
+    proxy = proxies(fault=hook, serialize_writes=True)
+    stores = [
+        BasicS3Dict(bucket_name=bucket, endpoint_url=proxy.url, root_prefix="cas", client_config=RETRYING)
+        for _ in range(THREADS)
+    ]
+    per_thread = 10
+    barrier = threading.Barrier(THREADS)
+    errors: list[str] = []
+
+    def work(store: BasicS3Dict) -> None:
+        barrier.wait(timeout=60)
+        try:
+            for _ in range(per_thread):
+                store.transform_item(
+                    "counter", transformer=lambda v: 1 if v is ITEM_NOT_AVAILABLE else v + 1, n_retries=None
+                )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=work, args=(store,)) for store in stores]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    _report.add("threads", THREADS)
+    _report.add("operations", THREADS * per_thread)
+    _report.add("faults", proxy.statuses[503])
+    final = BasicS3Dict(bucket_name=bucket, endpoint_url=s3_url, root_prefix="cas")["counter"]
+    problems = errors + (
+        [f"counter is {final}, expected {THREADS * per_thread}"] if final != THREADS * per_thread else []
+    )
+    _report.add("violations", len(problems))
+    assert proxy.statuses[503] > 0
     assert not problems, problems

@@ -6,13 +6,22 @@ import json
 import pickle
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from persidict_core import ETAG_HAS_NOT_CHANGED, BackendError, MutationPolicyError, store_from_config
-from persidict_s3 import BasicS3Dict, BasicS3DictConfig
+from persidict_core import (
+    ETAG_HAS_NOT_CHANGED,
+    BackendError,
+    MutationPolicyError,
+    PersiDict,
+    store_from_config,
+)
+from persidict_s3 import BasicS3Dict, BasicS3DictConfig, S3Dict
+from tests.s3._proxy import Fault, S3Proxy
 from tests.s3.conftest import GetObjectMeter
 
 
@@ -230,3 +239,29 @@ def test_listing_keys_lists_once(mocked_aws: None, bucket_name: str, meter: GetO
     meter.reset()
     assert [key for key in store] == sorted(store.keys())
     assert meter.calls == ["ListObjectsV2", "ListObjectsV2"]
+
+
+def test_a_refused_bucket_name_names_the_parameter(mocked_aws: None) -> None:
+    with pytest.raises(BackendError, match=r"bucket name 'ab': pass a valid one as bucket_name="):
+        BasicS3Dict("ab")
+
+
+@pytest.mark.parametrize("store_class", [BasicS3Dict, S3Dict])
+def test_the_default_bucket_name_refused_by_s3_says_it_is_the_default(
+    make_proxy: Callable[..., S3Proxy], store_class: Callable[..., PersiDict], tmp_path: Path
+) -> None:
+    # AWS refuses to create "my_bucket" (moto accepts it): the proxy answers as AWS does.
+    def as_aws(method: str, path: str, number: int) -> Fault | None:
+        if path.split("?", 1)[0].strip("/") != "my_bucket":
+            return None
+        if method == "HEAD":
+            return Fault(status=404, code="NoSuchBucket")
+        return Fault(status=400, code="InvalidBucketName") if method == "PUT" else None
+
+    proxy = make_proxy(fault=as_aws)
+    extra = {"base_dir": str(tmp_path)} if store_class is S3Dict else {}
+    with pytest.raises(BackendError) as info:
+        store_class(endpoint_url=proxy.url, **extra)  # no bucket_name: the default
+    message = str(info.value)
+    assert "bucket_name=" in message
+    assert "'my_bucket' is the default, which is not a valid AWS bucket name" in message

@@ -232,9 +232,12 @@ def test_equality_never_raises(other: object) -> None:
 
 
 def test_repr_and_str() -> None:
-    assert repr(SafeStrTuple("a", "b")) == "SafeStrTuple(('a', 'b'))"
-    assert repr(NonEmptySafeStrTuple("a")) == "NonEmptySafeStrTuple(('a',))"
+    assert repr(SafeStrTuple("a", "b")) == "('a', 'b')"
+    assert repr(NonEmptySafeStrTuple("a")) == "('a',)"
+    assert repr(SafeStrTuple()) == "()"
+    assert repr([NonEmptySafeStrTuple("users", "bob")]) == "[('users', 'bob')]"
     assert str(SafeStrTuple("a", "b")) == "SafeStrTuple(('a', 'b'))"
+    assert str(NonEmptySafeStrTuple("a")) == "NonEmptySafeStrTuple(('a',))"
 
 
 @pytest.mark.parametrize("key", [SafeStrTuple(), SafeStrTuple("a", "b"), NonEmptySafeStrTuple("x", "y", "z")])

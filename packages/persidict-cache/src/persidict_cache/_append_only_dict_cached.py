@@ -18,7 +18,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
 
@@ -47,6 +47,9 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     seen at once. Writes go to the main store (atomically, only if the key is absent), then
     to the cache. The wrapper itself is append-only.
 
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
+
     Args:
         main_dict: The store that holds the data; it must be append-only.
         data_cache: Any store for the cached values, mutable or append-only (usually a
@@ -60,11 +63,13 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache"})
     _config: AppendOnlyDictCachedConfig
 
-    def __init__(self, main_dict: PersiDict, data_cache: PersiDict, **other_params: Any) -> None:
+    def __init__(self, main_dict: StoreOrConfig, data_cache: StoreOrConfig, **other_params: Any) -> None:
         owner = type(self).__name__
         main = require_store("main_dict", main_dict, owner)
         cache = require_store("data_cache", data_cache, owner)
@@ -158,7 +163,7 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear an append-only store")
+        raise self._refuse_mutation(None, "clear")
 
     def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
         return type(self)(self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix))

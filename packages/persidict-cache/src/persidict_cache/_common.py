@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -22,14 +22,29 @@ from persidict_core import (
     RetrieveValueFlag,
     StoreConfig,
     TransformingFunction,
+    store_from_config,
 )
 from persidict_safestr import NonEmptySafeStrTuple
 
-__all__ = ["ConditionalDelegation", "MainStoreListing", "require_store", "wrapper_config"]
+__all__ = ["ConditionalDelegation", "MainStoreListing", "StoreOrConfig", "require_store", "wrapper_config"]
+
+StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
+"""A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:
-    """Return ``value`` if it is a `PersiDict`; raise a TypeError naming the argument otherwise."""
+    """Return ``value`` if it is a `PersiDict`, or the store its config describes.
+
+    A config (a `StoreConfig`, or its dict with a ``kind`` as found in a wrapper's
+    ``get_params()``) is opened, so ``type(wrapper)(**wrapper.get_params())`` reopens a wrapper.
+
+    Raises:
+        TypeError: ``value`` is neither a store nor a store's config.
+    """
+    if isinstance(value, StoreConfig) or (
+        isinstance(value, Mapping) and not isinstance(value, PersiDict) and "kind" in value
+    ):
+        value = store_from_config(value)
     if not isinstance(value, PersiDict):
         raise TypeError(f"{owner}: {name} must be a PersiDict (a store), got {type(value).__name__}")
     return value

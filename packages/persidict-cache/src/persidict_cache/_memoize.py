@@ -433,8 +433,8 @@ class MemoizedFunction(Generic[P, R]):
         hasher = ValueHasher()
         for name, value in self._bound_arguments(args, kwargs):
             _feed_argument(hasher, name, value, self._func.__qualname__)
-        # The prefix was checked when the function was decorated and a digest is hex.
-        key = NonEmptySafeStrTuple._from_trusted_strings((*self._prefix, hasher.hexdigest()))
+        # The public constructor checks only the digest: the prefix's elements are known valid.
+        key = NonEmptySafeStrTuple((*self._prefix, hasher.hexdigest()))
         if probe is not None:
             if len(self._known_keys) >= _KNOWN_KEYS_MAX:
                 self._known_keys.clear()
@@ -457,7 +457,7 @@ class MemoizedFunction(Generic[P, R]):
         return NonEmptySafeStrTuple((*self._prefix, *elements))
 
     def _sibling(self, prefix: tuple[str, ...], key: NonEmptySafeStrTuple) -> NonEmptySafeStrTuple:
-        return NonEmptySafeStrTuple._from_trusted_strings((*prefix, *key[len(self._prefix) :]))
+        return NonEmptySafeStrTuple((*prefix, *key[len(self._prefix) :]))
 
     # ------------------------------------------------------------------ the call
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool) -> Any:

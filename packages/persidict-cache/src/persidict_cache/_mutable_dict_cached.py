@@ -17,7 +17,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
 __all__ = ["MutableDictCached", "MutableDictCachedConfig"]
 
@@ -54,6 +54,9 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     iteration, ``in`` and timestamps go to the main store, so keys written by other processes
     are seen at once. ETags are the main store's.
 
+    Each store argument may also be given as its config (a `StoreConfig`, or its dict as in
+    `get_params`); it is then opened.
+
     Args:
         main_dict: The store that holds the data; it must provide real ETags (so not an
             `EmptyDict`). It may be append-only, and then so is this store.
@@ -69,15 +72,17 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         pydantic.ValidationError: An unknown parameter name.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"main_dict", "data_cache", "etag_cache"})
     _config: MutableDictCachedConfig
 
     def __init__(
         self,
-        main_dict: PersiDict,
-        data_cache: PersiDict,
-        etag_cache: PersiDict,
+        main_dict: StoreOrConfig,
+        data_cache: StoreOrConfig,
+        etag_cache: StoreOrConfig,
         **other_params: Any,
     ) -> None:
         owner = type(self).__name__
@@ -161,11 +166,8 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
             self._cache(key, value, etag)  # written, or read along with the result
         else:
             with self._pair_lock:
-                try:
-                    cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
-                except KeyError:
-                    return
-                if cached_etag != etag:
+                cached_etag = self._etag_cache.get(key)
+                if cached_etag is not None and cached_etag != etag:
                     self._purge(key)  # another version is current: the cached one is stale
 
     # ----------------------------------------------------------------- primitives

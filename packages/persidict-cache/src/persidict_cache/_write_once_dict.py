@@ -23,7 +23,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 from ._consistency import describe_difference
 
 __all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
@@ -66,7 +66,8 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
 
     Args:
         wrapped_dict: An append-only store; default ``FileDirDict(append_only=True)``, which
-            uses the directory ``__file_dir_dict__`` in the current directory.
+            uses the directory ``__file_dir_dict__`` in the current directory. May be given as
+            its config (a `StoreConfig` or its dict, as in `get_params`).
         p_consistency_checks: Probability from 0 to 1 of checking a repeated write; None (or
             `KEEP_CURRENT`) means 0.
         **other_params: Other names of the shared parameter vocabulary are ignored;
@@ -79,13 +80,16 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             unknown parameter name is given.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_cache"
+
     config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset({"wrapped_dict", "p_consistency_checks"})
+    mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
     def __init__(
         self,
-        wrapped_dict: PersiDict | None = None,
+        wrapped_dict: StoreOrConfig | None = None,
         p_consistency_checks: float | KeepCurrentFlag | None = None,
         **other_params: Any,
     ) -> None:
@@ -213,7 +217,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
         raise self._refuse_mutation(key, "delete")
 
     def _clear(self) -> None:
-        raise MutationPolicyError("Cannot clear a write-once store")
+        raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
     def _read(

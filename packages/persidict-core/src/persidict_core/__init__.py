@@ -6,9 +6,11 @@ Public API (everything else lives in private modules):
 * jokers and flags: `KEEP_CURRENT`, `DELETE_CURRENT`, `ETAG_HAS_NOT_CHANGED` and their classes;
 * conditional operations: the condition and retrieval flags (`ETAG_IS_THE_SAME`, ...), the
   sentinels `ITEM_NOT_AVAILABLE` and `VALUE_NOT_RETRIEVED`, the result dataclasses and types;
-* errors: `PersiDictError` and its subclasses (see `persidict_core._errors` for the tree);
+* errors: `PersiDictError` and its subclasses, each also a builtin exception
+  (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
-  `KNOWN_PARAMETER_NAMES`, `NestedStoreConfig` (for wrapper configs);
+  `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
 * serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
   `register_json_class` (classes the data-only ``json`` format may hold);
 * `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
@@ -49,7 +51,9 @@ from ._config import (
     StoreConfig,
     ValueClass,
     config_from_data,
+    parameter_vocabulary,
     register_store_kind,
+    store_factory,
     store_from_config,
 )
 from ._empty_dict import EmptyDict, EmptyDictConfig
@@ -141,10 +145,12 @@ __all__ = [
     "deserialize",
     "get_codec",
     "is_text_format",
+    "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "register_store_kind",
     "serialize",
+    "store_factory",
     "store_from_config",
     "to_key",
 ]

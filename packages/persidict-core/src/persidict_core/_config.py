@@ -7,10 +7,12 @@ JSON string, in this process or on another machine.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import (
@@ -21,10 +23,12 @@ from pydantic import (
     PlainSerializer,
     SerializeAsAny,
     StrictBool,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ._errors import MissingBackendError
 from ._serialization import check_format_name, is_text_format
@@ -33,52 +37,24 @@ if TYPE_CHECKING:
     from ._persidict import PersiDict
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "KNOWN_PARAMETER_NAMES",
     "LocalDirPath",
     "NestedStoreConfig",
     "StoreConfig",
     "ValueClass",
     "config_from_data",
+    "constructor_params",
+    "declared_store_kinds",
+    "is_parameter_name",
+    "parameter_vocabulary",
     "register_store_kind",
     "split_parameters",
+    "split_runtime_parts",
+    "store_factory",
     "store_from_config",
+    "unknown_parameter_error",
 ]
-
-KNOWN_PARAMETER_NAMES: Final[frozenset[str]] = frozenset(
-    {
-        # every store
-        "serialization_format",
-        "append_only",
-        "base_class_for_values",
-        # FileDirDict, S3Dict's local cache
-        "base_dir",
-        "digest_len",
-        "fsync",
-        "compression",
-        "locking",
-        # LocalDict
-        "backend",
-        "prune_interval",
-        # S3 stores
-        "bucket_name",
-        "region",
-        "root_prefix",
-        "endpoint_url",
-        "client_config",
-        "max_pool_connections",
-        # wrappers
-        "main_dict",
-        "data_cache",
-        "etag_cache",
-        "wrapped_dict",
-        "p_consistency_checks",
-    }
-)
-"""The one parameter vocabulary shared by all stores (SPEC Part A, compatibility).
-
-A store ignores the names here that do not apply to it, so a dict of parameters can be handed
-to any store type; a name outside this set (a typo) is a validation error.
-"""
 
 
 def _import_class(path: str) -> type:
@@ -153,6 +129,16 @@ class StoreConfig(BaseModel):
     base_class_for_values: ValueClass = None
     """If set, every value must be an instance of this class (``str`` for text formats)."""
 
+    @field_validator("kind")
+    @classmethod
+    def _check_kind(cls, value: str) -> str:
+        # Configs that other configs extend declare ``kind: str`` with their kind as default
+        # (a Literal cannot be narrowed to another Literal in a subclass): check it here.
+        default = cls.model_fields["kind"].default
+        if isinstance(default, str) and value != default:
+            raise ValueError(f"a {cls.__name__} has kind {default!r}, got {value!r}")
+        return value
+
     @field_validator("serialization_format")
     @classmethod
     def _check_format(cls, value: str) -> str:
@@ -162,7 +148,7 @@ class StoreConfig(BaseModel):
     def _text_formats_hold_str(self) -> StoreConfig:
         if is_text_format(self.serialization_format):
             if self.base_class_for_values is None:
-                # Text stores hold str: constrain rather than refuse (the seed's `txt={}`).
+                # Text stores hold str: constrain rather than refuse, so `txt={}` params work.
                 object.__setattr__(self, "base_class_for_values", str)
             elif not issubclass(self.base_class_for_values, str):
                 raise ValueError(
@@ -173,9 +159,21 @@ class StoreConfig(BaseModel):
 
 
 _STORE_FACTORIES: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {}
+_vocabulary: frozenset[str] | None = None  # the parameter names of the registered stores
 
-# Where the kinds of the other persidict distributions live: importing the module registers them.
-_KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
+ENTRY_POINT_GROUP: Final = "persidict.stores"
+"""The entry-point group where a distribution declares the store kinds it provides.
+
+Each entry is ``<kind> = "<module>:<StoreClass>"`` (``[project.entry-points."persidict.stores"]``
+in ``pyproject.toml``); loading it imports the module, whose store classes register themselves.
+"""
+
+# persidict's own kinds, used when the installed metadata declares none (running from a
+# source tree) and to name the distribution to install when a kind's package is missing.
+_BUNDLED_KINDS: Final[Mapping[str, tuple[str, str]]] = {
+    "file_dir_dict": ("persidict_core", "persidict-core"),
+    "local_dict": ("persidict_core", "persidict-core"),
+    "empty_dict": ("persidict_core", "persidict-core"),
     "mutable_dict_cached": ("persidict_cache", "persidict-cache"),
     "append_only_dict_cached": ("persidict_cache", "persidict-cache"),
     "write_once_dict": ("persidict_cache", "persidict-cache"),
@@ -185,29 +183,186 @@ _KIND_HOMES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+@functools.cache
+def declared_store_kinds() -> Mapping[str, tuple[str, str]]:
+    """Return ``{kind: (import target, distribution)}`` of every installed store kind.
+
+    Read once from the ``persidict.stores`` entry points of the installed distributions;
+    persidict's own kinds that no metadata declares are added from a built-in table (so a
+    source checkout works, and a missing optional distribution is named in the error).
+    """
+    from importlib.metadata import entry_points
+
+    declared: dict[str, tuple[str, str]] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        distribution = entry.dist.name if entry.dist is not None else entry.module
+        declared.setdefault(entry.name, (entry.value, distribution))
+    for kind, home in _BUNDLED_KINDS.items():
+        declared.setdefault(kind, home)
+    return declared
+
+
 def register_store_kind(kind: str, config_class: type[BaseModel], factory: Callable[..., Any]) -> None:
     """Register ``factory`` (usually the store class) as the opener of configs of ``kind``.
 
-    ``config_class`` is a `StoreConfig` subclass for stores; a group of stores that is not
-    itself a store (``OverlappingMultiDict``) registers its own model with a ``kind`` field.
+    `PersiDict` subclasses with their own ``config_class`` register themselves when the class
+    is created. ``config_class`` is a `StoreConfig` subclass for stores; a group of stores that
+    is not itself a store (``OverlappingMultiDict``) registers its own model with a ``kind``
+    field. Declare the kind in the ``persidict.stores`` entry points of the distribution too, so
+    that `store_from_config` finds it before the module is imported.
     """
+    global _vocabulary
     _STORE_FACTORIES[kind] = (config_class, factory)
+    _vocabulary = None
+
+
+def _load_kind(kind: str) -> None:
+    """Import the module that provides ``kind`` (it registers the kind on import)."""
+    target, distribution = declared_store_kinds()[kind]
+    module = target.partition(":")[0].strip()
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingBackendError(
+            f"A store of kind {kind!r} needs the {distribution} distribution: pip install {distribution}"
+        ) from exc
 
 
 def _lookup_kind(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
-    if kind not in _STORE_FACTORIES and kind in _KIND_HOMES:
-        module, distribution = _KIND_HOMES[kind]
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise MissingBackendError(
-                f"A store of kind {kind!r} needs the {distribution} distribution: pip install {distribution}"
-            ) from exc
+    if kind not in _STORE_FACTORIES and kind in declared_store_kinds():
+        _load_kind(kind)
     try:
         return _STORE_FACTORIES[kind]
     except KeyError:
-        known = ", ".join(sorted(set(_STORE_FACTORIES) | set(_KIND_HOMES)))
+        known = ", ".join(sorted(set(_STORE_FACTORIES) | set(declared_store_kinds())))
         raise ValueError(f"Unknown store kind {kind!r}; known kinds: {known}") from None
+
+
+def store_factory(kind: str) -> Callable[..., Any]:
+    """Return the class (or opener) registered for the store kind ``kind``.
+
+    The distribution that declares the kind is imported when needed.
+
+    Raises:
+        ValueError: No installed distribution provides ``kind``.
+        MissingBackendError: ``kind`` is one of persidict's own and its distribution is missing.
+    """
+    return _lookup_kind(kind)[1]
+
+
+def _constructor_names(factory: Callable[..., Any]) -> set[str]:
+    """The named parameters of a store class's constructor (``backend``, ``connection``...)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return set()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name for name, parameter in signature.parameters.items() if parameter.kind in named}
+
+
+def _registered_vocabulary() -> frozenset[str]:
+    global _vocabulary
+    if _vocabulary is None:
+        names: set[str] = set()
+        for config_class, factory in list(_STORE_FACTORIES.values()):
+            if issubclass(config_class, StoreConfig):  # stores, not groups of stores
+                names.update(config_class.model_fields)
+                names.update(_constructor_names(factory))
+        names.discard("kind")
+        _vocabulary = frozenset(names)
+    return _vocabulary
+
+
+def parameter_vocabulary() -> frozenset[str]:
+    """Return every parameter name that some installed store defines.
+
+    The vocabulary is derived from the stores themselves: the fields of each registered
+    store's config model (inherited fields included) and the named parameters of its
+    constructor. Every installed store kind is loaded first, so the answer is complete.
+    """
+    for kind in declared_store_kinds():
+        if kind not in _STORE_FACTORIES:
+            try:
+                _load_kind(kind)
+            except MissingBackendError:
+                continue  # not installed: it defines no names here
+    return _registered_vocabulary()
+
+
+def is_parameter_name(name: str) -> bool:
+    """Return True if some installed store defines the parameter ``name``.
+
+    The stores registered so far are asked first; only an unknown name loads the others.
+    """
+    return name in _registered_vocabulary() or name in parameter_vocabulary()
+
+
+class _ParameterVocabulary(AbstractSet[str]):
+    """A live, read-only view of `parameter_vocabulary` (``name in KNOWN_PARAMETER_NAMES``)."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and is_parameter_name(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(parameter_vocabulary()))
+
+    def __len__(self) -> int:
+        return len(parameter_vocabulary())
+
+    def __repr__(self) -> str:
+        return f"KNOWN_PARAMETER_NAMES({sorted(parameter_vocabulary())!r})"
+
+
+KNOWN_PARAMETER_NAMES: Final[AbstractSet[str]] = _ParameterVocabulary()
+"""The one parameter vocabulary shared by all stores, as a read-only set (see `parameter_vocabulary`).
+
+A store ignores the names here that do not apply to it, so a dict of parameters can be handed
+to any store type; a name outside this set (a typo) is a validation error.
+"""
+
+
+def unknown_parameter_error(
+    config_class: type[BaseModel], params: Mapping[str, Any], unknown: list[str]
+) -> ValidationError:
+    """Build the `ValidationError` for parameter names that no store defines, with a did-you-mean."""
+    import difflib
+
+    candidates = sorted(parameter_vocabulary() | set(config_class.model_fields))
+    errors: list[InitErrorDetails] = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = f"{name!r} is not a parameter of any persidict store{hint}"
+        errors.append(
+            {
+                "type": PydanticCustomError("unknown_parameter", "{message}", {"message": message}),
+                "loc": (name,),
+                "input": params[name],
+            }
+        )
+    return ValidationError.from_exception_data(config_class.__name__, errors)
+
+
+def split_parameters(
+    params: Mapping[str, Any], applicable: AbstractSet[str], config_class: type[BaseModel]
+) -> dict[str, Any]:
+    """Keep the parameters a store uses and drop the other names of the shared vocabulary.
+
+    Raises:
+        pydantic.ValidationError: A name no store defines (with a did-you-mean).
+    """
+    kept: dict[str, Any] = {}
+    unknown: list[str] = []
+    for name, value in params.items():
+        if name in applicable:
+            kept[name] = value
+        elif not is_parameter_name(name):
+            unknown.append(name)
+    if unknown:
+        raise unknown_parameter_error(config_class, params, unknown)
+    return kept
 
 
 def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> StoreConfig | Any:
@@ -231,22 +386,36 @@ def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> Store
     return config_class.model_validate(dict(data))
 
 
-def store_from_config(
-    config: BaseModel | Mapping[str, Any] | str | bytes, runtime_parts: Mapping[str, Any] | None = None
-) -> PersiDict | Any:
-    """Open the store that ``config`` describes.
+def split_runtime_parts(
+    data: Mapping[str, Any], runtime_parts: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate constructor arguments that are not config fields (`PersiDict.get_params` adds them).
 
-    Args:
-        config: A `StoreConfig`, its ``model_dump()`` dict, or its JSON.
-        runtime_parts: Constructor arguments a config cannot hold (a `LocalDict`'s in-memory
-            backend, a wrapper's component stores); they override the config's fields.
-
-    Returns:
-        A store over the same location as the one the config came from (for the kind
-        ``overlapping_multi_dict``, an ``OverlappingMultiDict``, which is not a `PersiDict`).
+    A `LocalDict`'s ``get_params()`` holds its ``backend``, which its config cannot hold:
+    such names (those of the kind's constructor that its model lacks) become runtime parts.
     """
-    validated = config_from_data(config)
-    _, factory = _lookup_kind(validated.kind)
+    runtime = dict(runtime_parts or {})
+    kind = data.get("kind")
+    if not isinstance(kind, str):
+        return dict(data), runtime
+    config_class, factory = _lookup_kind(kind)
+    extra = set(data) - set(config_class.model_fields)
+    if not extra:
+        return dict(data), runtime
+    accepted = extra & _constructor_names(factory)
+    for name in accepted:
+        runtime.setdefault(name, data[name])
+    return {name: value for name, value in data.items() if name not in accepted}, runtime
+
+
+def constructor_params(
+    validated: BaseModel, runtime_parts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the constructor arguments that open the store ``validated`` describes.
+
+    The config's fields (``kind`` left out), nested store configs opened as stores unless
+    ``runtime_parts`` gives them, then ``runtime_parts`` on top.
+    """
     params = {name: getattr(validated, name) for name in type(validated).model_fields if name != "kind"}
     runtime_parts = runtime_parts or {}
     for name, value in params.items():
@@ -255,21 +424,32 @@ def store_from_config(
         if isinstance(value, StoreConfig) and name not in runtime_parts:
             params[name] = store_from_config(value)
     params.update(runtime_parts)
-    store: PersiDict | Any = factory(**params)
-    return store
+    return params
 
 
-def split_parameters(params: Mapping[str, Any], applicable: frozenset[str] | set[str]) -> dict[str, Any]:
-    """Keep the parameters a store uses, drop known ones that don't apply, keep unknown ones.
+def store_from_config(
+    config: BaseModel | Mapping[str, Any] | str | bytes, runtime_parts: Mapping[str, Any] | None = None
+) -> PersiDict | Any:
+    """Open the store that ``config`` describes, with the class registered for its ``kind``.
 
-    Unknown names are kept so that the config model (``extra="forbid"``) rejects them with a
-    `ValidationError` that names them.
+    Args:
+        config: A `StoreConfig`, its ``model_dump()`` dict (or a store's ``get_params()``),
+            or its JSON.
+        runtime_parts: Constructor arguments a config cannot hold (a `LocalDict`'s in-memory
+            backend, a wrapper's component stores); they override the config's fields.
+
+    Returns:
+        A store over the same location as the one the config came from (for the kind
+        ``overlapping_multi_dict``, an ``OverlappingMultiDict``, which is not a `PersiDict`).
+        A config of a subclass's store opens the registered class; ``Subclass.from_config``
+        opens the subclass.
     """
-    return {
-        name: value
-        for name, value in params.items()
-        if name in applicable or name not in KNOWN_PARAMETER_NAMES
-    }
+    if isinstance(config, Mapping):
+        config, runtime_parts = split_runtime_parts(config, runtime_parts)
+    validated = config_from_data(config)
+    _, factory = _lookup_kind(validated.kind)
+    store: PersiDict | Any = factory(**constructor_params(validated, runtime_parts))
+    return store
 
 
 def _coerce_store_config(value: object, info: ValidationInfo) -> object:
@@ -277,7 +457,11 @@ def _coerce_store_config(value: object, info: ValidationInfo) -> object:
 
     if isinstance(value, PersiDict):
         return value.config
-    if isinstance(value, (Mapping, str, bytes)) and not isinstance(value, StoreConfig):
+    if isinstance(value, Mapping):
+        # A nested store's get_params() may hold constructor arguments that are no config
+        # field (a LocalDict's backend): a config cannot hold them, they are left out.
+        return config_from_data(split_runtime_parts(value, None)[0])
+    if isinstance(value, (str, bytes)):
         return config_from_data(value)
     return value
 

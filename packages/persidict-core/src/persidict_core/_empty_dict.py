@@ -34,6 +34,9 @@ class EmptyDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
     provides_etags: ClassVar[bool] = False
     atomic_conditional_writes: ClassVar[bool] = True  # nothing is stored: nothing can race
@@ -104,4 +107,4 @@ class EmptyDict(PersiDict):
         return False
 
     def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
-        return EmptyDict(**self._config.model_dump(exclude={"kind"}))
+        return type(self)(**self._config.model_dump(exclude={"kind"}))

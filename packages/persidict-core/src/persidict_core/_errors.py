@@ -13,9 +13,22 @@ builtin (as code written for `dict` or for the original persidict does) keeps wo
     └── ConsistencyCheckError(ValueError)          a write-once key was rewritten differently
 
 A missing key is a plain `KeyError` naming the key, from every method of every store.
+
+The errors carry their facts as attributes, so code can react without parsing messages:
+
+* `MutationPolicyError`: ``policy`` (``"append-only"``, ``"write-once"``), ``key`` (None
+  for whole-store operations such as ``clear``) and ``operation`` (``"overwrite"``,
+  ``"delete"``, ``"clear"``...);
+* `BackendError`: ``backend`` (``"filesystem"``, ``"s3"``), ``operation`` (the failed call:
+  ``"open"``, ``"unlink"``, ``"put_object"``, ``"head_bucket"``...) and ``key`` (or None);
+* `SerializationError` and `DeserializationError`: ``key`` and ``location`` (the file path
+  or ``s3://bucket/object``), None when the value was not bound to a stored item.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 __all__ = [
     "BackendError",
@@ -38,11 +51,34 @@ class MutationPolicyError(PersiDictError, KeyError, TypeError):
 
     It is a `KeyError` (what the original persidict raised) and a `TypeError` (what its later
     versions raise), so either ``except`` clause catches it.
+
+    Args:
+        policy: The policy that forbids the mutation: ``"append-only"`` or ``"write-once"``.
+        key: The key concerned, or None for an operation on the whole store.
+        operation: What was refused (``"overwrite"``, ``"delete"``, ``"pop"``, ``"clear"``...),
+            or None.
+
+    Attributes:
+        policy: As given.
+        key: As given.
+        operation: As given.
     """
+
+    def __init__(self, policy: str = "append-only", *, key: Any = None, operation: str | None = None) -> None:
+        # args is (policy,): the builtin pickling calls cls(*args) and then restores the
+        # other attributes from __dict__.
+        super().__init__(policy)
+        self.policy = policy
+        self.key = key
+        self.operation = operation
 
     def __str__(self) -> str:
         # KeyError.__str__ shows the repr of its argument; a policy error reads better as text.
-        return str(self.args[0]) if self.args else ""
+        action = self.operation or "change"
+        target = f"key {tuple(self.key)!r}" if self.key is not None else "the store"
+        if self.key is None and self.operation is None:
+            return f"The {self.policy} policy of the store forbids this mutation"
+        return f"Cannot {action} {target}: the store is {self.policy}"
 
 
 class ConcurrencyConflictError(PersiDictError, RuntimeError):
@@ -70,19 +106,63 @@ class ConcurrencyConflictError(PersiDictError, RuntimeError):
 
 
 class BackendError(PersiDictError, RuntimeError):
-    """The storage backend failed (I/O error, S3 error, ...); ``__cause__`` holds the original."""
+    """The storage backend failed (I/O error, S3 error, ...); ``__cause__`` holds the original.
+
+    Args:
+        message: What failed and what to do about it.
+        backend: ``"filesystem"`` or ``"s3"`` (another backend names itself).
+        operation: The failed call (``"open"``, ``"rename"``, ``"put_object"``...).
+        key: The key concerned, or None.
+
+    Attributes:
+        backend: As given.
+        operation: As given.
+        key: As given.
+    """
+
+    def __init__(self, message: str, *, backend: str, operation: str, key: Any = None) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.operation = operation
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The keyword-only arguments are not in args: rebuild through the constructor.
+        rebuild = functools.partial(
+            type(self), self.args[0], backend=self.backend, operation=self.operation, key=self.key
+        )
+        return (rebuild, (), self.__dict__)
 
 
 class MissingBackendError(PersiDictError, ImportError):
     """An optional persidict distribution is needed but not installed; the message says which."""
 
 
-class SerializationError(PersiDictError, TypeError, ValueError):
-    """A value cannot be written in the store's serialization format; nothing was written."""
+class _ItemError(PersiDictError):
+    """An error about the value of one stored item: ``key`` and ``location`` name the item."""
+
+    def __init__(self, message: str, *, key: Any = None, location: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.location = location
 
 
-class DeserializationError(PersiDictError, ValueError):
-    """A stored value cannot be decoded (truncated, garbled or foreign data)."""
+class SerializationError(_ItemError, TypeError, ValueError):
+    """A value cannot be written in the store's serialization format; nothing was written.
+
+    Attributes:
+        key: The key being written (None when the value was serialized on its own).
+        location: The file path or ``s3://bucket/object`` it was meant for (or None).
+    """
+
+
+class DeserializationError(_ItemError, ValueError):
+    """A stored value cannot be decoded (truncated, garbled or foreign data).
+
+    Attributes:
+        key: The key whose value is unreadable (None when bytes were decoded on their own).
+        location: The file path or ``s3://bucket/object`` read (or None).
+    """
 
 
 class ConsistencyCheckError(PersiDictError, ValueError):

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Final, Literal, NamedTuple
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    BoundedCache,
+    BoundedSet,
     NonEmptySafeStrTuple,
     SafeStrTuple,
     is_safe_str_element,
@@ -23,10 +25,10 @@ from persidict_safestr import (
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
 from ._config import LocalDirPath, StoreConfig
-from ._errors import BackendError
+from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import is_os_name
-from ._persidict import PersiDict
+from ._persidict import PersiDict, _key_or_none
 from ._serialization import deserialize, serialize
 
 if sys.platform == "win32":
@@ -72,9 +74,11 @@ _DIR_FD_OPS: Final = os.unlink in os.supports_dir_fd and os.lstat in os.supports
 _UTIME_FD: Final = os.utime in os.supports_fd
 # Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
-_MAX_VERIFIED_DIRS: Final = 100_000
 # In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
 _THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory.
+_MAX_VERIFIED_DIRS: Final = 100_000
+_MAX_CACHED_NAMES: Final = 200_000
 
 
 class _Held(NamedTuple):
@@ -82,9 +86,6 @@ class _Held(NamedTuple):
 
     fd: int
     thread_lock: threading.Lock | None
-
-
-_MAX_CACHED_NAMES: Final = 200_000  # file name -> key element, bounded memory
 
 
 class FileDirDictConfig(StoreConfig):
@@ -116,6 +117,21 @@ def _etag_of(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
+def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
+    """Translate a failed file-system call into the `BackendError` to raise (chained by the caller).
+
+    The one translation point of this backend: every `OSError` that is a storage failure
+    (not an absent key) becomes a `BackendError` naming the call, the path and the key.
+    """
+    subject = f" for key {tuple(key)!r}" if key is not None else ""
+    return BackendError(
+        f"Cannot {operation} {path!r}{subject}: {exc}",
+        backend="filesystem",
+        operation=operation,
+        key=None if key is None else NonEmptySafeStrTuple(key),
+    )
+
+
 def _lstat_or_none(path: str, dir_fd: int | None = None) -> os.stat_result | None:
     try:
         return os.lstat(path, dir_fd=dir_fd)
@@ -128,7 +144,11 @@ def _regular_etag(st: os.stat_result | None, path: str) -> ETagIfExists:
     if st is None:
         return ITEM_NOT_AVAILABLE
     if not stat.S_ISREG(st.st_mode):
-        raise BackendError(f"{path!r} is not a regular file: cannot replace or delete it as a key")
+        raise BackendError(
+            f"{path!r} is not a regular file: cannot replace or delete it as a key",
+            backend="filesystem",
+            operation="lstat",
+        )
     return _etag_of(st)
 
 
@@ -168,14 +188,10 @@ class FileDirDict(PersiDict):
         BackendError: ``base_dir`` cannot be created.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-        "fsync",
-        "compression",
-        "locking",
-    }
     atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
     strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig
@@ -222,11 +238,13 @@ class FileDirDict(PersiDict):
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
-        self._verified_dirs: set[str] = {self._base_dir}
-        self._encoded_names: dict[str, str] = {}
-        self._valid_names: dict[str, str] = {}
-        self._paths: dict[NonEmptySafeStrTuple, tuple[str, str]] = {}
-        self._top_level_paths: dict[str, str] = {}  # str key -> file path, for the delete fast path
+        self._verified_dirs: BoundedSet[str] = BoundedSet(_MAX_VERIFIED_DIRS)
+        self._verified_dirs.remember(self._base_dir)
+        self._encoded_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._valid_names: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
+        self._paths: BoundedCache[NonEmptySafeStrTuple, tuple[str, str]] = BoundedCache(_MAX_CACHED_NAMES)
+        # str key -> file path, for the delete and `in` fast paths
+        self._top_level_paths: BoundedCache[str, str] = BoundedCache(_MAX_CACHED_NAMES)
         self._make_base_dir()
 
     def _make_base_dir(self) -> None:
@@ -235,7 +253,7 @@ class FileDirDict(PersiDict):
         try:
             os.makedirs(self._base_dir, exist_ok=True)
         except OSError as exc:
-            raise BackendError(f"Cannot create base_dir {self._base_dir!r}: {exc}") from exc
+            raise _os_error(exc, "mkdir", self._base_dir) from exc
         self._real_base_dir = os.path.realpath(self._base_dir)
 
     # ----------------------------------------------------------------- properties
@@ -261,9 +279,7 @@ class FileDirDict(PersiDict):
             return element
         name = self._encoded_names.get(element)
         if name is None:
-            name = sign_safe_str(element, self._digest_len)
-            if len(self._encoded_names) < _MAX_VERIFIED_DIRS:
-                self._encoded_names[element] = name
+            name = self._encoded_names.remember(element, sign_safe_str(element, self._digest_len))
         return name
 
     def _decode_name(self, name: str) -> str | None:
@@ -302,12 +318,9 @@ class FileDirDict(PersiDict):
                     f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
                     f"{length} bytes under {self._base_dir!r}, the operating system allows {_PATH_MAX}"
                 )
-            if len(self._paths) >= _MAX_CACHED_NAMES:
-                self._paths.clear()
-                self._top_level_paths.clear()
-            self._paths[key] = paths
+            self._paths.remember(key, paths)
             if len(key) == 1:
-                self._top_level_paths[key[0]] = paths[1]
+                self._top_level_paths.remember(key[0], paths[1])
         return paths
 
     def _is_inside(self, directory: str) -> bool:
@@ -319,8 +332,7 @@ class FileDirDict(PersiDict):
             return False  # a symlink somewhere below base_dir: never follow it
         if not os.path.isdir(real):
             return False
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.add(directory)
+        self._verified_dirs.remember(directory)
         return True
 
     def _ensure_dir(self, directory: str, key: SafeStrTuple) -> None:
@@ -346,14 +358,13 @@ class FileDirDict(PersiDict):
                 except FileExistsError:
                     pass
                 if not stat.S_ISDIR(os.lstat(current).st_mode):
-                    raise BackendError(
-                        f"Refusing to write key {tuple(key)!r}: {current!r} is a symlink or a file, "
-                        f"not a directory of the store {self._base_dir!r}"
+                    raise NotADirectoryError(
+                        errno.ENOTDIR, f"a symlink or a file, not a directory of the store {self._base_dir!r}"
                     )
         except OSError as exc:
-            raise BackendError(f"Cannot create {current!r} for key {tuple(key)!r}: {exc}") from exc
-        if len(self._verified_dirs) < _MAX_VERIFIED_DIRS:
-            self._verified_dirs.update(created)
+            raise _os_error(exc, "mkdir", current, key) from exc
+        for verified in created:
+            self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
     def _read(
@@ -374,7 +385,7 @@ class FileDirDict(PersiDict):
             except (FileNotFoundError, NotADirectoryError):
                 raise KeyError(key) from None
             except OSError as exc:
-                raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+                raise _os_error(exc, "lstat", path, key) from exc
             if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
         try:
@@ -384,7 +395,7 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
                 raise KeyError(key) from None
-            raise BackendError(f"Cannot open {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "open", path, key) from exc
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -402,11 +413,15 @@ class FileDirDict(PersiDict):
                 chunks.append(chunk)
                 remaining -= len(chunk)
         except OSError as exc:
-            raise BackendError(f"Cannot read {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "read", path, key) from exc
         finally:
             os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        try:
+            value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+        except DeserializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         return value, etag
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
@@ -432,9 +447,13 @@ class FileDirDict(PersiDict):
         """
         directory, path = self._file_path(key)
         # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
-        data = serialize(
-            value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
-        )
+        try:
+            data = serialize(
+                value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, path
+            raise
         temp, fd = self._open_temp(directory, path, key)
         held: _Held | None = None
         try:
@@ -480,7 +499,7 @@ class FileDirDict(PersiDict):
             except OSError:
                 pass
             if isinstance(exc, OSError):
-                raise BackendError(f"Cannot write key {tuple(key)!r} to {path!r}: {exc}") from exc
+                raise _os_error(exc, "write", path, key) from exc
             raise
         finally:
             if held is not None:
@@ -595,8 +614,9 @@ class FileDirDict(PersiDict):
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
             except OSError as exc:
-                raise BackendError(f"Cannot create a temporary file in {directory!r}: {exc}") from exc
-        raise BackendError(f"The directory {directory!r} keeps disappearing; cannot write key {tuple(key)!r}")
+                raise _os_error(exc, "open", temp, key) from exc
+        vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
+        raise _os_error(vanished, "mkdir", directory, key)
 
     @staticmethod
     def _fsync_dir(directory: str) -> None:
@@ -635,7 +655,7 @@ class FileDirDict(PersiDict):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
-        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
+        """Return True if ``key`` is present (False for what can never be a key, as in `PersiDict`)."""
         if type(key) is str:
             # The fast path of __delitem__: a known top-level str key needs no key construction.
             path = self._top_level_paths.get(key)
@@ -644,7 +664,8 @@ class FileDirDict(PersiDict):
                     return stat.S_ISREG(os.lstat(path).st_mode)
                 except OSError:
                     pass  # the general path answers (or raises) as usual
-        return self._contains(NonEmptySafeStrTuple(key))
+        k = _key_or_none(key)
+        return k is not None and self._contains(k)
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         # The cached path inline: a method call is ~10% of the Python cost of a delete.
@@ -674,9 +695,9 @@ class FileDirDict(PersiDict):
         except PermissionError as exc:
             if os.path.isdir(path):  # EPERM for a directory on some systems
                 return False
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         except OSError as exc:
-            raise BackendError(f"Cannot delete {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "unlink", path, key) from exc
         return True
 
     def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
@@ -711,7 +732,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             raise KeyError(key) from None
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
         if not stat.S_ISREG(st.st_mode):
             raise KeyError(key)
         return st
@@ -725,7 +746,7 @@ class FileDirDict(PersiDict):
         except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as exc:
-            raise BackendError(f"Cannot stat {path!r} for key {tuple(key)!r}: {exc}") from exc
+            raise _os_error(exc, "lstat", path, key) from exc
 
     def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
@@ -764,8 +785,7 @@ class FileDirDict(PersiDict):
                                 element = None if is_os_name(name) else decode(name[:cut])
                                 if element is None:
                                     continue
-                                if len(known) < _MAX_CACHED_NAMES:
-                                    known[name] = element
+                                known.remember(name, element)
                             key = make_key((*prefix, element) if prefix else (element,))
                             yield (key, entry) if with_entries else key
                         elif entry.is_dir(follow_symlinks=False):
@@ -821,7 +841,7 @@ class FileDirDict(PersiDict):
         directory = self._dir_path(prefix, len(prefix))
         self._ensure_dir(directory, NonEmptySafeStrTuple(prefix))
         params = {**self._config.model_dump(exclude={"kind"}), "base_dir": directory}
-        return FileDirDict(**params)
+        return type(self)(**params)
 
     # ----------------------------------------------------------------- maintenance
     def remove_stale_temp_files(self, min_age_seconds: float = 3600.0) -> int:

@@ -122,6 +122,9 @@ class LocalDict(PersiDict):
         **other_params: Other names of the shared parameter vocabulary are ignored.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_core"
+
     config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
     # Mutations hold the shared storage's lock; reads are single lookups of immutable entries.
     atomic_conditional_writes: ClassVar[bool] = True
@@ -187,7 +190,7 @@ class LocalDict(PersiDict):
         try:
             stored = _snapshot_value(value)
         except Exception as exc:  # a lock, a generator, an open file...: as FileDirDict refuses it
-            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}") from exc
+            raise SerializationError(f"Cannot copy the value for key {tuple(key)!r}: {exc}", key=key) from exc
         full = self._full(key)
         with self._storage.lock:
             if only_if_absent and full in self._items:
@@ -284,7 +287,7 @@ class LocalDict(PersiDict):
 
     def _subdict(self, prefix: SafeStrTuple) -> LocalDict:
         backend = LocalDictBackend(storage=self._storage, prefix=self._prefix + tuple(prefix))
-        return LocalDict(
+        return type(self)(
             backend=backend,
             serialization_format=self._format,
             append_only=self._append_only,

@@ -1,11 +1,12 @@
 """`PersiDict`: the abstract base of every persistent dictionary.
 
 A backend implements a handful of primitives (see the class docstring); every public method
-of the seed's API is written once here on top of them.
+of the public API is written once here on top of them.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 import time
@@ -30,7 +31,15 @@ from ._conditional import (
     RetrieveValueFlag,
     TransformingFunction,
 )
-from ._config import StoreConfig, register_store_kind, split_parameters, store_from_config
+from ._config import (
+    StoreConfig,
+    config_from_data,
+    constructor_params,
+    register_store_kind,
+    split_parameters,
+    split_runtime_parts,
+    store_from_config,
+)
 from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 
@@ -40,6 +49,7 @@ KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
 _ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+_StoreT = TypeVar("_StoreT", bound="PersiDict")
 
 
 def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
@@ -54,6 +64,19 @@ def to_key(key: KeyLike) -> NonEmptySafeStrTuple:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+def _key_or_none(key: object) -> NonEmptySafeStrTuple | None:
+    """Return ``key`` as a key, or None when its type can never make one (for ``in``).
+
+    ``5 in store`` is False, as for a ``dict``: what is not a str, a sequence of str or a
+    SafeStrTuple (a TypeError elsewhere) is not in any store. A value of the right type that
+    is not a valid key (``"a/b"``, ``()``) still raises ValueError.
+    """
+    try:
+        return _key(key)
+    except TypeError:
+        return None
 
 
 _BACKOFF_S = 0.0005  # transform_item's pause after a lost race, times the losses so far (up to 8)
@@ -107,12 +130,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     config_class: ClassVar[type[StoreConfig]] = StoreConfig
     """The pydantic model describing stores of this class."""
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset(
-        {"serialization_format", "append_only", "base_class_for_values"}
-    )
-    """Constructor parameter names this store uses (others of the shared vocabulary are ignored)."""
+    applicable_parameters: ClassVar[frozenset[str]] = frozenset(StoreConfig.model_fields) - {"kind"}
+    """The config fields of this store (derived from `config_class`; other names of the shared
+    vocabulary are ignored by the constructor)."""
     provides_etags: ClassVar[bool] = True
     """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
+    mutation_policy: ClassVar[str] = "append-only"
+    """The policy named by `MutationPolicyError` when an append-only store refuses a change."""
     atomic_conditional_writes: ClassVar[bool] = False
     """Whether ``_write_if_etag`` and ``_delete_if_etag`` are atomic against every other writer.
 
@@ -124,9 +148,12 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        kind_field = cls.config_class.model_fields.get("kind")
-        if kind_field is not None and isinstance(kind_field.default, str) and "config_class" in cls.__dict__:
-            register_store_kind(kind_field.default, cls.config_class, cls)
+        if "config_class" in cls.__dict__:
+            # The parameters a store uses are its config's fields: one field in one model.
+            cls.applicable_parameters = frozenset(cls.config_class.model_fields) - {"kind"}
+            kind_field = cls.config_class.model_fields.get("kind")
+            if kind_field is not None and isinstance(kind_field.default, str):
+                register_store_kind(kind_field.default, cls.config_class, cls)
 
     def __init__(self, config: StoreConfig) -> None:
         """Adopt a validated config; subclasses build it with `_make_config`."""
@@ -139,14 +166,14 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def _make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
         """Validate constructor parameters into this class's config.
 
-        Known parameters that don't apply to this store are dropped; unknown ones reach the
-        model, which rejects them with a `ValidationError` naming them. ``derived`` fields are
-        set by the store itself (a wrapper takes its format from the store it wraps) and win.
+        Known parameters that don't apply to this store are dropped; a name no store defines
+        is a `ValidationError` naming it (with a did-you-mean). A ``kind`` (as in
+        `get_params`) must be this store's. ``derived`` fields are set by the store itself (a
+        wrapper takes its format from the store it wraps) and win.
         """
-        kind = cls.config_class.model_fields["kind"].default
-        return cls.config_class(
-            kind=kind, **{**split_parameters(params, cls.applicable_parameters), **derived}
-        )
+        fields = split_parameters(params, cls.applicable_parameters | {"kind"}, cls.config_class)
+        fields.setdefault("kind", cls.config_class.model_fields["kind"].default)
+        return cls.config_class(**{**fields, **derived})
 
     # ----------------------------------------------------------------- configuration
     @property
@@ -170,13 +197,47 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         return self._value_class
 
     def get_params(self) -> dict[str, Any]:
-        """Return the configuration as a dict (nested configs included for wrappers)."""
-        return self._config.model_dump()
+        """Return the constructor parameters of this store: ``type(store)(**params)`` reopens it.
+
+        The config as a dict, plus the constructor arguments a config cannot hold (a
+        `LocalDict`'s ``backend``); a wrapper nests the ``get_params()`` of the stores it wraps.
+        The JSON-serializable description of the store is `config`.
+        """
+        params = self._config.model_dump()
+        fields = type(self._config).model_fields
+        for name, part in self._runtime_parts().items():
+            if name not in fields:
+                params[name] = part
+            elif isinstance(part, PersiDict):
+                params[name] = part.get_params()
+        return params
 
     @classmethod
-    def from_config(cls, config: StoreConfig | Mapping[str, Any] | str | bytes) -> PersiDict:
-        """Reopen a store from a config, its dict or its JSON (see `store_from_config`)."""
-        store = store_from_config(config)
+    def from_config(
+        cls,
+        config: StoreConfig | Mapping[str, Any] | str | bytes,
+        runtime_parts: Mapping[str, Any] | None = None,
+    ) -> PersiDict:
+        """Reopen a store from a config, its dict (or `get_params`) or its JSON.
+
+        A config of this class's own kind opens this class (a subclass stays the subclass);
+        another kind opens the class registered for it, which must be a subclass of this one.
+
+        Args:
+            config: The config, as a `StoreConfig`, a dict or JSON text.
+            runtime_parts: Constructor arguments the config cannot hold (see `store_from_config`).
+
+        Raises:
+            TypeError: The config describes a store of another class.
+            pydantic.ValidationError: The config is invalid.
+        """
+        if isinstance(config, Mapping):
+            config, runtime_parts = split_runtime_parts(config, runtime_parts)
+        validated = config_from_data(config)
+        own_kind = cls.config_class.model_fields["kind"].default
+        if validated.kind == own_kind and not getattr(cls, "__abstractmethods__", None):
+            return cls(**constructor_params(validated, runtime_parts))
+        store = store_from_config(validated, runtime_parts)
         if not isinstance(store, cls):
             raise TypeError(f"The config describes a {type(store).__name__}, not a {cls.__name__}")
         return store
@@ -185,9 +246,17 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """Constructor arguments that the config cannot hold (overridden by in-memory stores)."""
         return {}
 
+    def _reopening_params(self) -> dict[str, Any]:
+        """The constructor arguments of a store over the same location as this one."""
+        params = self._config.model_dump(exclude={"kind"})
+        params.update(self._runtime_parts())
+        return params
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickling and copying go through the config: the copy opens the same location.
-        return (store_from_config, (self._config.model_dump(), self._runtime_parts()))
+        # Pickling and copying go through the constructor of this very class (a subclass stays
+        # itself), with the config's fields: the copy opens the same location. The pickle
+        # names only the class and functools.partial.
+        return (functools.partial(type(self), **self._reopening_params()), ())
 
     def __repr__(self) -> str:
         fields = ", ".join(
@@ -306,9 +375,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             )
         return value
 
-    def _refuse_mutation(self, key: NonEmptySafeStrTuple, action: str) -> MutationPolicyError:
-        """Build the error for a mutation that the append-only policy forbids."""
-        return MutationPolicyError(f"Cannot {action} key {tuple(key)!r}: the store is append-only")
+    def _refuse_mutation(self, key: NonEmptySafeStrTuple | None, action: str) -> MutationPolicyError:
+        """Build the error for a mutation that the store's policy forbids (None: the whole store)."""
+        return MutationPolicyError(self.mutation_policy, key=key, operation=action)
 
     # ----------------------------------------------------------------- dict API
     def __getitem__(self, key: KeyLike) -> Any:
@@ -330,8 +399,23 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
-        """Return True if ``key`` is present (invalid keys raise ValueError or TypeError)."""
-        return self._contains(_key(key))
+        """Return True if ``key`` is present.
+
+        False for what can never be a key (``5``, ``None``, a dict); a str or sequence that is
+        not a valid key (``"a/b"``, ``()``) raises ValueError.
+        """
+        k = _key_or_none(key)
+        return k is not None and self._contains(k)
+
+    def __ior__(self: _StoreT, other: Any) -> _StoreT:
+        """``store |= other`` is ``store.update(other)`` (PEP 584); returns the store itself.
+
+        ``other`` is a mapping or an iterable of ``(key, value)`` pairs, as for ``dict``. There
+        is no ``store | other``: a new store would need a location of its own; write
+        ``dict(store) | other`` for an in-memory merge.
+        """
+        self.update(other)
+        return self
 
     def __len__(self) -> int:
         """Return the number of keys (listing, never reading values)."""
@@ -434,7 +518,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def popitem(self) -> tuple[NonEmptySafeStrTuple, Any]:
         """Remove and return some ``(key, value)`` pair; KeyError if the store is empty."""
         if self._append_only:
-            raise MutationPolicyError("Cannot popitem() from an append-only store")
+            raise self._refuse_mutation(None, "popitem")
         for key in self._iter_keys():
             try:
                 value, etag = self._read(key)  # type: ignore[misc]
@@ -448,7 +532,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def clear(self) -> None:
         """Delete every key (`MutationPolicyError` if append-only)."""
         if self._append_only:
-            raise MutationPolicyError("Cannot clear an append-only store")
+            raise self._refuse_mutation(None, "clear")
         self._clear()
 
     def discard(self, key: KeyLike) -> bool:
@@ -855,7 +939,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """
         prefix = SafeStrTuple(prefix_key)
         if len(prefix) == 0:
-            return store_from_config(self._config, self._runtime_parts())
+            return type(self)(**self._reopening_params())
         return self._subdict(prefix)
 
     def subdicts(self) -> dict[str, PersiDict]:

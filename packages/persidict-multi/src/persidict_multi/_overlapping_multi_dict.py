@@ -7,6 +7,7 @@ table per format), so ``multi.json["config"]`` and ``multi.pkl["config"]`` are t
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final, Literal, NoReturn
@@ -16,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from persidict_core import (
     LocalDict,
     LocalDictBackend,
-    LocalDictConfig,
     NestedStoreConfig,
     PersiDict,
     StoreConfig,
     register_store_kind,
+    store_factory,
 )
-from persidict_core import store_from_config as _store_from_config
 from persidict_safestr import is_safe_str_element
 
 __all__ = ["OverlappingMultiDict", "OverlappingMultiDictConfig"]
@@ -106,9 +106,13 @@ class OverlappingMultiDict:
             ``ValidationError`` (a `ValueError`) from the store's constructor.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_multi"
+
     _reserved_names: ClassVar[frozenset[str]]
     _dict_type: type[PersiDict]
     _shared: dict[str, Any]
+    _runtime: dict[str, Any]
     _individual: dict[str, dict[str, Any]]
     _subdicts: dict[str, PersiDict]
     _config: OverlappingMultiDictConfig | None
@@ -158,7 +162,17 @@ class OverlappingMultiDict:
             name: dict_type(**{**runtime, **shared, **params, "serialization_format": name})
             for name, params in individual.items()
         }
-        self._adopt(dict_type, shared, individual, subdicts)
+        # The attributes are read-only (__setattr__ refuses): set them past it, once, here.
+        for attribute, value in (
+            ("_dict_type", dict_type),
+            ("_shared", shared),
+            ("_runtime", runtime),
+            ("_individual", individual),
+            ("_subdicts", subdicts),
+            ("_config", None),
+            *subdicts.items(),  # multi.json, multi.pkl, ... are plain instance attributes
+        ):
+            object.__setattr__(self, attribute, value)
 
     # ----------------------------------------------------------------- construction helpers
     @classmethod
@@ -172,34 +186,6 @@ class OverlappingMultiDict:
                 f"{name!r} cannot be a format of an OverlappingMultiDict: it is the name of one of "
                 f"its attributes"
             )
-
-    def _adopt(
-        self,
-        dict_type: type[PersiDict],
-        shared: dict[str, Any],
-        individual: dict[str, dict[str, Any]],
-        subdicts: dict[str, PersiDict],
-    ) -> None:
-        """Set the state of a new instance (used by the constructor, reopening and unpickling)."""
-        state = self.__dict__
-        state["_dict_type"] = dict_type
-        state["_shared"] = shared
-        state["_individual"] = individual
-        state["_subdicts"] = subdicts
-        state["_config"] = None
-        state.update(subdicts)  # multi.json, multi.pkl, ... are plain instance attributes
-
-    @classmethod
-    def _from_subdicts(
-        cls,
-        dict_type: type[PersiDict],
-        shared: dict[str, Any],
-        individual: dict[str, dict[str, Any]],
-        subdicts: dict[str, PersiDict],
-    ) -> OverlappingMultiDict:
-        multi = cls.__new__(cls)
-        multi._adopt(dict_type, shared, individual, subdicts)
-        return multi
 
     # ----------------------------------------------------------------- attributes
     @property
@@ -286,12 +272,21 @@ class OverlappingMultiDict:
                 dict_type=first.config.kind,
                 subdicts={name: store.config for name, store in self._subdicts.items()},
             )
-            self.__dict__["_config"] = config
+            object.__setattr__(self, "_config", config)
         return config
 
     def get_params(self) -> dict[str, Any]:
-        """Return the configuration as a dict (each sub-store's config nested)."""
-        return self.config.model_dump()
+        """Return the constructor parameters: ``OverlappingMultiDict(**params)`` reopens the group.
+
+        ``{"dict_type": ..., "shared_subdicts_params": ..., <format>: <its params>, ...}``; the
+        shared parameters include the in-memory backend that `LocalDict` sub-stores share.
+        The JSON-serializable description is `config`.
+        """
+        return {
+            "dict_type": self._dict_type,
+            "shared_subdicts_params": {**self._runtime, **self._shared},
+            **self.individual_subdicts_params,
+        }
 
     @classmethod
     def from_config(
@@ -315,27 +310,18 @@ class OverlappingMultiDict:
                     f"JSON text, got {type(config).__name__}"
                 )
             config = OverlappingMultiDictConfig.model_validate(dict(config))
-        runtime: dict[str, Any] = {}
-        if all(isinstance(sub, LocalDictConfig) for sub in config.subdicts.values()):
-            runtime["backend"] = LocalDictBackend()
-        subdicts: dict[str, PersiDict] = {}
-        for name, sub_config in config.subdicts.items():
-            store = _store_from_config(sub_config, runtime)
-            if not isinstance(store, PersiDict):
-                raise TypeError(f"The config of sub-store {name!r} does not describe a PersiDict")
-            subdicts[name] = store
+        dict_type = store_factory(config.dict_type)
+        if not isinstance(dict_type, type) or not issubclass(dict_type, PersiDict):
+            raise TypeError(f"The kind {config.dict_type!r} of the sub-stores is not a PersiDict class")
         shared, individual = _split_params(config.subdicts)
-        multi = cls._from_subdicts(type(next(iter(subdicts.values()))), shared, individual, subdicts)
-        multi.__dict__["_config"] = config
-        return multi
+        return cls(dict_type, shared, **individual)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Each sub-store pickles as its config (plus a LocalDict's storage), so the copy
-        # opens the same location.
-        return (
-            _unpickle,
-            (self._dict_type, self._shared, self._individual, dict(self._subdicts)),
-        )
+        # Through the constructor of this very class with the same parameters (the LocalDict
+        # storage included), so the copy opens the same location; the pickle names only the
+        # class, the store class and functools.partial.
+        params = self.get_params()
+        return (functools.partial(type(self), **params), ())
 
     def __eq__(self, other: object) -> bool:
         """Groups are equal when they have the same formats over the same locations."""
@@ -383,15 +369,6 @@ def _split_params(configs: Mapping[str, StoreConfig]) -> tuple[dict[str, Any], d
         for name, dump in dumps.items()
     }
     return shared, individual
-
-
-def _unpickle(
-    dict_type: type[PersiDict],
-    shared: dict[str, Any],
-    individual: dict[str, dict[str, Any]],
-    subdicts: dict[str, PersiDict],
-) -> OverlappingMultiDict:
-    return OverlappingMultiDict._from_subdicts(dict_type, shared, individual, subdicts)
 
 
 def _open_from_config_fields(**fields: Any) -> OverlappingMultiDict:

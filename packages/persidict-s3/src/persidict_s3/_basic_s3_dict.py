@@ -10,11 +10,13 @@ from pydantic import JsonValue, PositiveInt, field_validator
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ITEM_NOT_AVAILABLE,
+    DeserializationError,
     ETagHasNotChangedFlag,
     ETagValue,
     ItemNotAvailableFlag,
     KeyLike,
     PersiDict,
+    SerializationError,
     StoreConfig,
     deserialize,
     serialize,
@@ -45,9 +47,11 @@ def normalize_root_prefix(value: str) -> str:
 class BasicS3DictConfig(StoreConfig):
     """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
 
-    kind: Literal["basic_s3_dict"] = "basic_s3_dict"
+    # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
+    kind: str = "basic_s3_dict"
     bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
+    """The bucket (created when missing). Its name is checked by botocore and S3; the default,
+    ``"my_bucket"``, is not a valid AWS bucket name (AWS refuses to create it)."""
     region: str | None = None
     """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
     root_prefix: str = ""
@@ -85,7 +89,10 @@ class BasicS3Dict(PersiDict):
     files, SSO, instance roles) and are never part of the config.
 
     Args:
-        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        bucket_name: The bucket; created if it does not exist (and permissions allow). Pass
+            one for AWS: the default, ``"my_bucket"``, is kept for compatibility and works with
+            moto and some S3-compatible services, but it is not a valid AWS bucket name
+            (underscore), so AWS refuses to create it, with a `BackendError` that says so.
         region: AWS region (None: boto3's default).
         root_prefix: Prefix of every object name (a ``/`` is appended when missing).
         serialization_format: ``"pkl"`` (default), ``"json"``, or another name for plain text.
@@ -97,6 +104,8 @@ class BasicS3Dict(PersiDict):
             defaults: retry mode "standard" with up to 5 retries, 10 s connect and 60 s read timeouts.
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
+            parent's: no new client, no bucket check); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
             ignored; unknown names are a `ValidationError`.
 
@@ -106,20 +115,14 @@ class BasicS3Dict(PersiDict):
             credentials, a name S3 refuses, a name owned by another account, ...).
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
     config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
     # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
     atomic_conditional_writes: ClassVar[bool] = True
     # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
     strong_etags: ClassVar[bool] = False
-    applicable_parameters: ClassVar[frozenset[str]] = PersiDict.applicable_parameters | {
-        "bucket_name",
-        "region",
-        "root_prefix",
-        "endpoint_url",
-        "client_config",
-        "max_pool_connections",
-        "compression",
-    }
     _config: BasicS3DictConfig
 
     def __init__(
@@ -135,6 +138,7 @@ class BasicS3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -153,30 +157,25 @@ class BasicS3Dict(PersiDict):
             )
         )
         assert isinstance(config, BasicS3DictConfig)
-        connection = S3Connection(
-            config.bucket_name,
-            config.region,
-            config.endpoint_url,
-            config.client_config,
-            config.max_pool_connections,
-        )
-        connection.ensure_bucket()
-        self._setup(config, connection)
-
-    def _setup(self, config: BasicS3DictConfig, connection: S3Connection) -> None:
-        PersiDict.__init__(self, config)
+        if connection is None:
+            connection = S3Connection(
+                config.bucket_name,
+                config.region,
+                config.endpoint_url,
+                config.client_config,
+                config.max_pool_connections,
+            )
+            connection.ensure_bucket()
+        elif not isinstance(connection, S3Connection) or connection.bucket_name != config.bucket_name:
+            raise ValueError(
+                f"connection must be an S3Connection to the bucket {config.bucket_name!r}, got {connection!r}"
+            )
+        super().__init__(config)
         self._connection = connection
         self._root_prefix: str = config.root_prefix
         self._extension: str = "." + self._format
         self._content_type: str = content_type_of(self._format)
         self._compression: str | None = config.compression
-
-    @classmethod
-    def _with_connection(cls, config: BasicS3DictConfig, connection: S3Connection) -> BasicS3Dict:
-        """Build a store sharing ``connection`` (sub-dicts: no new client, no bucket check)."""
-        store = cls.__new__(cls)
-        store._setup(config, connection)
-        return store
 
     # ----------------------------------------------------------------- properties
     @property
@@ -228,22 +227,29 @@ class BasicS3Dict(PersiDict):
             )
         return name
 
+    def _url_of(self, name: str) -> str:
+        return f"s3://{self.bucket_name}/{name}"
+
     def _context(self, key: SafeStrTuple, name: str) -> str:
-        return f"key {tuple(key)!r} in s3://{self.bucket_name}/{name}"
+        return f"key {tuple(key)!r} in {self._url_of(name)}"
 
     # ----------------------------------------------------------------- primitives
     def _read(
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         name = self._object_name(key)
-        result = self._connection.get(name, if_etag_differs)
+        result = self._connection.get(name, if_etag_differs, key=key)
         if result is None:
             raise KeyError(key)
         if result is NOT_MODIFIED:
             return ETAG_HAS_NOT_CHANGED
         assert isinstance(result, tuple)
         body, etag = result
-        return deserialize(body, self._format, context=self._context(key, name)), etag
+        try:
+            return deserialize(body, self._format, context=self._context(key, name)), etag
+        except DeserializationError as exc:
+            exc.key, exc.location = key, self._url_of(name)
+            raise
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         if only_if_absent:
@@ -252,8 +258,8 @@ class BasicS3Dict(PersiDict):
                 raise self._refuse_mutation(key, "overwrite")
             return etag
         name = self._object_name(key)
-        body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
-        result = self._connection.put(name, body, self._content_type)
+        body = self._serialized(key, name, value)
+        result = self._connection.put(name, body, self._content_type, key=key)
         assert isinstance(result, str)  # an unconditional put is never refused
         return result
 
@@ -263,25 +269,34 @@ class BasicS3Dict(PersiDict):
         # One conditional PUT: S3 checks the condition and writes in one step. A refused
         # retry of an attempt that had landed is recognized by the connection (write ids).
         name = self._object_name(key)
-        body = serialize(value, self._format, context=self._context(key, name), compression=self._compression)
+        body = self._serialized(key, name, value)
         if expected_etag is ITEM_NOT_AVAILABLE:
-            result = self._connection.put(name, body, self._content_type, if_absent=True)
+            result = self._connection.put(name, body, self._content_type, if_absent=True, key=key)
         else:
             assert isinstance(expected_etag, str)
-            result = self._connection.put(name, body, self._content_type, if_match=expected_etag)
+            result = self._connection.put(name, body, self._content_type, if_match=expected_etag, key=key)
         return None if isinstance(result, WriteConflict) else result
+
+    def _serialized(self, key: NonEmptySafeStrTuple, name: str, value: Any) -> bytes:
+        try:
+            return serialize(
+                value, self._format, context=self._context(key, name), compression=self._compression
+            )
+        except SerializationError as exc:
+            exc.key, exc.location = key, self._url_of(name)
+            raise
 
     def _delete(self, key: NonEmptySafeStrTuple) -> bool:
         name = self._object_name(key)
-        if self._connection.head(name) is None:
+        if self._connection.head(name, key=key) is None:
             return False
-        self._connection.delete(name)
+        self._connection.delete(name, key=key)
         return True
 
     def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         # One conditional DELETE: 412 (another ETag), 404 (absent) and 409 (a concurrent
         # request won) delete nothing.
-        result = self._connection.delete_if_match(self._object_name(key), expected_etag)
+        result = self._connection.delete_if_match(self._object_name(key), expected_etag, key=key)
         if result is None:
             return True
         # A retry answered 404: our first attempt deleted the object and its reply was lost.
@@ -290,10 +305,10 @@ class BasicS3Dict(PersiDict):
         return result.retried and result.status == 404
 
     def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._connection.head(self._object_name(key)) is not None
+        return self._connection.head(self._object_name(key), key=key) is not None
 
     def _head(self, key: NonEmptySafeStrTuple) -> tuple[str, float]:
-        result = self._connection.head(self._object_name(key))
+        result = self._connection.head(self._object_name(key), key=key)
         if result is None:
             raise KeyError(key)
         return result
@@ -381,5 +396,6 @@ class BasicS3Dict(PersiDict):
         self._connection.delete_many(names)
 
     def _subdict(self, prefix: SafeStrTuple) -> BasicS3Dict:
-        config = self._config.model_copy(update={"root_prefix": self._root_prefix + "/".join(prefix) + "/"})
-        return type(self)._with_connection(config, self._connection)
+        params = self._config.model_dump(exclude={"kind"})
+        params["root_prefix"] = self._root_prefix + "/".join(prefix) + "/"
+        return type(self)(**params, connection=self._connection)

@@ -19,6 +19,7 @@ roles); they are never part of a config, a ``repr``, a pickle or an error messag
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -54,6 +55,11 @@ _DEFAULT_CONFIG: Final[Mapping[str, Any]] = {
 }
 
 _NOT_FOUND_CODES: Final = frozenset({"404", "NoSuchKey", "NotFound"})
+DEFAULT_BUCKET_NAME: Final = "my_bucket"
+"""The stores' default ``bucket_name``: accepted by moto and some S3-compatible services, not by AWS."""
+# AWS's rules for new bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting
+# and ending with a letter or digit, no "..".
+_AWS_BUCKET_NAME: Final = re.compile(r"(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _FORBIDDEN_CODES: Final = frozenset({"403", "Forbidden", "AccessDenied", "AllAccessDisabled"})
 _THROTTLING_CODES: Final = frozenset(
     {
@@ -204,7 +210,7 @@ class S3Connection:
                 "s3", region_name=region, endpoint_url=endpoint_url, config=config
             )
         except Exception as exc:
-            raise self._translate(exc, "create an S3 client for") from exc
+            raise self._translate(exc, "create_client", "create an S3 client for") from exc
         self.region: str | None = self.client.meta.region_name
         self.endpoint_url: str = self.client.meta.endpoint_url
         self._executor: ThreadPoolExecutor | None = None
@@ -215,8 +221,14 @@ class S3Connection:
         self._lineage_lock = threading.Lock()
 
     # ----------------------------------------------------------------- errors
-    def _translate(self, exc: BaseException, action: str, name: str | None = None) -> BackendError:
-        """Build the `BackendError` for a failed request (the caller chains ``exc``)."""
+    def _translate(
+        self, exc: BaseException, operation: str, action: str, name: str | None = None, key: Any = None
+    ) -> BackendError:
+        """Build the `BackendError` for a failed request (the caller chains ``exc``).
+
+        ``operation`` is the S3 API call (``"put_object"``...), ``action`` its wording in the
+        message, ``name`` the object and ``key`` the store's key (when there is one).
+        """
         from botocore import exceptions as bx
 
         where = f"bucket {self.bucket_name!r}" + (f", object {name!r}" if name is not None else "")
@@ -230,10 +242,18 @@ class S3Connection:
             hint = "the bucket does not exist (was it deleted after the store was opened?)"
         elif code in _FORBIDDEN_CODES or status == 403:
             hint = f"access denied ({code}): check the credentials and the bucket's IAM/bucket policy"
-        elif code == "InvalidBucketName" or (
-            isinstance(exc, bx.ParamValidationError) and "bucket" in str(exc).lower()
+        elif (
+            code == "InvalidBucketName"
+            or (isinstance(exc, bx.ParamValidationError) and "bucket" in str(exc).lower())
+            or (status == 400 and not _AWS_BUCKET_NAME.fullmatch(self.bucket_name))
         ):
-            hint = f"S3 refuses the bucket name {self.bucket_name!r}: {exc}"
+            hint = f"S3 refuses the bucket name {self.bucket_name!r}: pass a valid one as bucket_name=..."
+            if self.bucket_name == DEFAULT_BUCKET_NAME:
+                hint += (
+                    f" ({DEFAULT_BUCKET_NAME!r} is the default, which is not a valid AWS bucket name: AWS "
+                    "wants 3-63 lowercase letters, digits, dots and hyphens)"
+                )
+            hint += f"; {exc}"
         elif code in _THROTTLING_CODES or status == 503:
             hint = (
                 f"S3 kept throttling ({code or status}) after every retry: lower the request rate, or "
@@ -245,7 +265,7 @@ class S3Connection:
             hint = f"S3 answered {code} (HTTP {status}): {exc}"
         else:
             hint = f"{type(exc).__name__}: {exc}"
-        return BackendError(f"Cannot {action} {where}: {hint}")
+        return BackendError(f"Cannot {action} {where}: {hint}", backend="s3", operation=operation, key=key)
 
     # ----------------------------------------------------------------- the bucket
     def ensure_bucket(self) -> None:
@@ -262,7 +282,7 @@ class S3Connection:
             if code in _FORBIDDEN_CODES or status == 403:
                 return
             if not (code in _NOT_FOUND_CODES or code == "NoSuchBucket" or status == 404):
-                raise self._translate(exc, "open") from exc
+                raise self._translate(exc, "head_bucket", "open") from exc
         self._create_bucket()
 
     def _create_bucket(self) -> None:
@@ -278,9 +298,11 @@ class S3Connection:
             if code == "BucketAlreadyExists":
                 raise BackendError(
                     f"The bucket {self.bucket_name!r} does not exist in this account and its name is "
-                    "taken by another AWS account: choose another bucket_name"
+                    "taken by another AWS account: choose another bucket_name",
+                    backend="s3",
+                    operation="create_bucket",
                 ) from exc
-            raise self._translate(exc, "create") from exc
+            raise self._translate(exc, "create_bucket", "create") from exc
 
     # ----------------------------------------------------------------- objects
     def _remember(self, name: str, etag: str, metadata: Mapping[str, str]) -> None:
@@ -297,7 +319,9 @@ class S3Connection:
             if len(self._lineage) > _LINEAGE_CACHE:
                 self._lineage.popitem(last=False)
 
-    def get(self, name: str, if_none_match: str | None = None) -> tuple[bytes, str] | _NotModified | None:
+    def get(
+        self, name: str, if_none_match: str | None = None, *, key: Any = None
+    ) -> tuple[bytes, str] | _NotModified | None:
         """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
         try:
             if if_none_match:
@@ -313,31 +337,38 @@ class S3Connection:
                 return NOT_MODIFIED
             if code in _NOT_FOUND_CODES:
                 return None
-            raise self._translate(exc, "read", name) from exc
+            raise self._translate(exc, "get_object", "read", name, key) from exc
         etag = response["ETag"]
         self._remember(name, etag, response.get("Metadata", {}))
         return body, etag
 
-    def _head_response(self, name: str) -> Mapping[str, Any] | None:
+    def _head_response(self, name: str, key: Any = None) -> Mapping[str, Any] | None:
         try:
             response = self.client.head_object(Bucket=self.bucket_name, Key=name)
         except Exception as exc:
             code, status = _error_code(exc)
             if code in _NOT_FOUND_CODES or status == 404:
                 return None
-            raise self._translate(exc, "inspect", name) from exc
+            raise self._translate(exc, "head_object", "inspect", name, key) from exc
         self._remember(name, response["ETag"], response.get("Metadata", {}))
         return response
 
-    def head(self, name: str) -> tuple[str, float] | None:
+    def head(self, name: str, *, key: Any = None) -> tuple[str, float] | None:
         """Return ``(etag, last-modified POSIX seconds)``, or None when absent."""
-        response = self._head_response(name)
+        response = self._head_response(name, key)
         if response is None:
             return None
         return response["ETag"], float(int(response["LastModified"].timestamp()))
 
     def put(
-        self, name: str, body: bytes, content_type: str, if_absent: bool = False, if_match: str | None = None
+        self,
+        name: str,
+        body: bytes,
+        content_type: str,
+        if_absent: bool = False,
+        if_match: str | None = None,
+        *,
+        key: Any = None,
     ) -> str | WriteConflict:
         """Write the object and return its ETag.
 
@@ -377,9 +408,9 @@ class S3Connection:
         except Exception as exc:
             conflict = _conflict(exc) if if_absent or if_match is not None else None
             if conflict is None:
-                raise self._translate(exc, "write", name) from exc
+                raise self._translate(exc, "put_object", "write", name, key) from exc
             if conflict.retried:
-                etag = self._landed_etag(name, body, write_id)
+                etag = self._landed_etag(name, body, write_id, key)
                 if etag is not None:
                     return etag
             return conflict
@@ -387,9 +418,9 @@ class S3Connection:
         self._note_lineage(name, etag, (write_id, *lineage))
         return etag
 
-    def _landed_etag(self, name: str, body: bytes, write_id: str) -> str | None:
+    def _landed_etag(self, name: str, body: bytes, write_id: str, key: Any = None) -> str | None:
         """After a refused retry: the ETag of our write if an earlier attempt landed, else None."""
-        response = self._head_response(name)
+        response = self._head_response(name, key)
         if response is None:
             return None  # deleted since, or never written: nothing shows it was ours
         metadata = response.get("Metadata", {})
@@ -402,7 +433,7 @@ class S3Connection:
             return f'"{md5}"'
         return None
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, key: Any = None) -> None:
         """Delete the object (no error when it is absent)."""
         try:
             self.client.delete_object(Bucket=self.bucket_name, Key=name)
@@ -410,9 +441,9 @@ class S3Connection:
             code, _ = _error_code(exc)
             if code in _NOT_FOUND_CODES:
                 return
-            raise self._translate(exc, "delete", name) from exc
+            raise self._translate(exc, "delete_object", "delete", name, key) from exc
 
-    def delete_if_match(self, name: str, etag: str) -> WriteConflict | None:
+    def delete_if_match(self, name: str, etag: str, *, key: Any = None) -> WriteConflict | None:
         """Delete the object only if its ETag is ``etag`` (``IfMatch``); None when deleted.
 
         An absent object is a `WriteConflict` with status 404 (S3 answers ``NoSuchKey`` to a
@@ -424,7 +455,7 @@ class S3Connection:
             conflict = _conflict(exc)
             if conflict is not None:
                 return conflict
-            raise self._translate(exc, "delete", name) from exc
+            raise self._translate(exc, "delete_object", "delete", name, key) from exc
         return None
 
     def delete_many(self, names: list[str]) -> None:
@@ -437,13 +468,15 @@ class S3Connection:
                     Delete={"Objects": [{"Key": name} for name in batch], "Quiet": True},
                 )
             except Exception as exc:
-                raise self._translate(exc, "delete objects in") from exc
+                raise self._translate(exc, "delete_objects", "delete objects in") from exc
             errors = [e for e in response.get("Errors", []) if e.get("Code") not in _NOT_FOUND_CODES]
             if errors:
                 first = errors[0]
                 raise BackendError(
                     f"Cannot delete {len(errors)} objects of bucket {self.bucket_name!r}, e.g. "
-                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                    f"{first.get('Key')!r}: {first.get('Code')} {first.get('Message')}",
+                    backend="s3",
+                    operation="delete_objects",
                 )
 
     def list_pages(self, prefix: str) -> Iterator[list[tuple[str, float]]]:
@@ -453,7 +486,7 @@ class S3Connection:
             try:
                 response = self.client.list_objects_v2(**kwargs)
             except Exception as exc:
-                raise self._translate(exc, f"list prefix {prefix!r} of") from exc
+                raise self._translate(exc, "list_objects_v2", f"list prefix {prefix!r} of") from exc
             yield [
                 (entry["Key"], float(int(entry["LastModified"].timestamp())))
                 for entry in response.get("Contents", ())

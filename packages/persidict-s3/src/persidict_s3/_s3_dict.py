@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import JsonValue, NonNegativeInt, PositiveInt, field_validator
+from pydantic import NonNegativeInt
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
@@ -34,7 +34,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, normalize_root_prefix
+from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 
 __all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
@@ -42,33 +42,14 @@ __all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
 _ABSENT = object()
 
 
-class S3DictConfig(StoreConfig):
-    """Configuration of an `S3Dict`: its bucket and prefix, and where its local cache lives."""
+class S3DictConfig(BasicS3DictConfig):
+    """Configuration of an `S3Dict`: a `BasicS3DictConfig` plus where its local cache lives."""
 
-    kind: Literal["s3_dict"] = "s3_dict"
-    bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3."""
-    region: str | None = None
-    """AWS region of the bucket; None for boto3's default."""
-    root_prefix: str = ""
-    """Prefix of every object name; stored ending with ``/`` when not empty."""
+    kind: str = "s3_dict"
     base_dir: LocalDirPath = "__s3_dict__"
     """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
     digest_len: NonNegativeInt = 8
     """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
-    endpoint_url: str | None = None
-    """URL of an S3-compatible service; None for AWS or ``AWS_ENDPOINT_URL``."""
-    client_config: dict[str, JsonValue] | None = None
-    """botocore ``Config`` keyword arguments merged over our defaults."""
-    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
-    """HTTP connections kept open to S3, and threads used by bulk reads."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames in S3 (read back either way)."""
-
-    @field_validator("root_prefix")
-    @classmethod
-    def _normalize_root_prefix(cls, value: str) -> str:
-        return normalize_root_prefix(value)
 
 
 def _endpoint_label(endpoint_url: str) -> str:
@@ -107,7 +88,10 @@ class S3Dict(PersiDict):
     seen at once.
 
     Args:
-        bucket_name: The bucket; created if it does not exist (and permissions allow).
+        bucket_name: The bucket; created if it does not exist (and permissions allow). Pass
+            one for AWS: the default, ``"my_bucket"``, is kept for compatibility and works with
+            moto and some S3-compatible services, but it is not a valid AWS bucket name
+            (underscore), so AWS refuses to create it, with a `BackendError` that says so.
         region: AWS region (None: boto3's default).
         root_prefix: Prefix of every object name (a ``/`` is appended when missing).
         base_dir: Root folder of the local cache.
@@ -121,6 +105,8 @@ class S3Dict(PersiDict):
             defaults (see `BasicS3Dict`).
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values in S3.
+        connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
+            parent's); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary are ignored; unknown
             names are a `ValidationError`.
 
@@ -129,14 +115,13 @@ class S3Dict(PersiDict):
         persidict_core.BackendError: The bucket cannot be reached or created.
     """
 
+    # Pickles name the class by its public home, so they survive moves between private modules.
+    __module__ = "persidict_s3"
+
     config_class: ClassVar[type[StoreConfig]] = S3DictConfig
     # Conditional operations are the BasicS3Dict's conditional requests (see there).
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = False
-    applicable_parameters: ClassVar[frozenset[str]] = BasicS3Dict.applicable_parameters | {
-        "base_dir",
-        "digest_len",
-    }
     _config: S3DictConfig
 
     def __init__(
@@ -154,6 +139,7 @@ class S3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
         config = self._make_config(
@@ -174,11 +160,8 @@ class S3Dict(PersiDict):
             )
         )
         assert isinstance(config, S3DictConfig)
-        main = BasicS3Dict(**_main_params(config))
-        self._assemble(config, main)
-
-    def _assemble(self, config: S3DictConfig, main: BasicS3Dict) -> None:
-        PersiDict.__init__(self, config)
+        main = BasicS3Dict(**_main_params(config), connection=connection)
+        super().__init__(config)
         self._main = main
         self._cache_dir = cache_dir_of(
             config.base_dir, main.endpoint_url, config.bucket_name, config.root_prefix
@@ -394,12 +377,10 @@ class S3Dict(PersiDict):
         self._cached._clear()
 
     def _subdict(self, prefix: SafeStrTuple) -> S3Dict:
-        config = self._config.model_copy(
-            update={"root_prefix": self._config.root_prefix + "/".join(prefix) + "/"}
-        )
-        store = type(self).__new__(type(self))
-        store._assemble(config, self._main._subdict(prefix))  # shares the client: no new bucket check
-        return store
+        params = self._config.model_dump(exclude={"kind"})
+        params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
+        # The sub-dict shares the client: no new connection, no bucket check.
+        return type(self)(**params, connection=self._main.connection)
 
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:

@@ -87,8 +87,10 @@ if TYPE_CHECKING:
         ValueNotRetrievedFlag,
         ValueType,
         get_codec,
+        parameter_vocabulary,
         register_codec,
         register_json_class,
+        store_factory,
         store_from_config,
     )
     from persidict_multi import OverlappingMultiDict, OverlappingMultiDictConfig
@@ -102,6 +104,8 @@ if TYPE_CHECKING:
     from persidict_safestr import (
         SAFE_CHARS,
         SAFE_STRING_MAX_LENGTH,
+        BoundedCache,
+        BoundedSet,
         NonEmptySafeStrTuple,
         SafeStrTuple,
         contains_unsafe_chars,
@@ -121,6 +125,8 @@ _MULTI = ("persidict_multi", "persidict-multi")
 _LAZY_NAMES: dict[str, tuple[str, str]] = {
     # persidict-safestr
     "SafeStrTuple": _SAFESTR,
+    "BoundedCache": _SAFESTR,
+    "BoundedSet": _SAFESTR,
     "NonEmptySafeStrTuple": _SAFESTR,
     "get_safe_chars": _SAFESTR,
     "replace_unsafe_chars": _SAFESTR,
@@ -154,6 +160,8 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "LocalDictConfig": _CORE,
     "EmptyDictConfig": _CORE,
     "store_from_config": _CORE,
+    "store_factory": _CORE,
+    "parameter_vocabulary": _CORE,
     "KNOWN_PARAMETER_NAMES": _CORE,
     "ALWAYS_RETRIEVE": _CORE,
     "ANY_ETAG": _CORE,
@@ -228,6 +236,8 @@ __all__ = [
     "BackendError",
     "BasicS3Dict",
     "BasicS3DictConfig",
+    "BoundedCache",
+    "BoundedSet",
     "Codec",
     "ConcurrencyConflictError",
     "ConditionalOperationResult",
@@ -279,10 +289,12 @@ __all__ = [
     "get_codec",
     "get_safe_chars",
     "memoize",
+    "parameter_vocabulary",
     "register_codec",
     "register_json_class",
     "replace_unsafe_chars",
     "sign_safe_str_tuple",
+    "store_factory",
     "store_from_config",
     "unsign_safe_str_tuple",
 ]

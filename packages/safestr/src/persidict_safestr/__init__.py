@@ -9,8 +9,11 @@ Public API (everything else lives in private modules):
   the safe character set and the validity test of one key element.
 - :func:`sign_safe_str`, :func:`unsign_safe_str`, :func:`sign_safe_str_tuple`,
   :func:`unsign_safe_str_tuple`: digest suffixes for case-insensitive file systems.
+- :class:`BoundedCache`, :class:`BoundedSet`: the bounded caches of key elements, names and
+  paths (one rule: emptied when full), shared by every persidict package.
 """
 
+from ._bounded import BoundedCache, BoundedSet
 from ._safe_chars import (
     SAFE_CHARS,
     SAFE_STRING_MAX_LENGTH,
@@ -26,6 +29,8 @@ from ._version import __version__
 __all__ = [
     "SAFE_CHARS",
     "SAFE_STRING_MAX_LENGTH",
+    "BoundedCache",
+    "BoundedSet",
     "NonEmptySafeStrTuple",
     "SafeStrTuple",
     "__version__",

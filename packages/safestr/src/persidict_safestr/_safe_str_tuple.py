@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, SupportsIndex, TypeVar, overload
 
+from ._bounded import BoundedCache, BoundedSet
 from ._safe_chars import _invalid_element_error, _match_safe_element
 
 _T = TypeVar("_T", bound="SafeStrTuple")
@@ -15,20 +16,14 @@ _tuple_new: Final = tuple.__new__
 
 # Bounded caches. Stores normalise the same keys over and over, and a Python-level constructor
 # is dominated by the class call and ``tuple.__new__`` for a subclass, so a hit skips both the
-# validation and the allocation. When full, a cache is emptied (cheap and bounded).
-_CACHE_MAX: Final = 8192
-_valid_elements: set[str] = set()
+# validation and the allocation.
+_valid_elements: Final[BoundedSet[str]] = BoundedSet()
 """Strings that passed ``is_safe_str_element`` (never anything else)."""
-_nonempty_cache: dict[object, NonEmptySafeStrTuple] = {}
+_nonempty_cache: Final[BoundedCache[object, NonEmptySafeStrTuple]] = BoundedCache()
 """Plain ``str`` or plain ``tuple`` of str -> the equal ``NonEmptySafeStrTuple``."""
 _nonempty_cache_get: Final = _nonempty_cache.get
 _elements_known: Final = _valid_elements.issuperset
-
-
-def _remember_element(s: str) -> None:
-    if len(_valid_elements) >= _CACHE_MAX:
-        _valid_elements.clear()
-    _valid_elements.add(s)
+_remember_element: Final = _valid_elements.remember
 
 
 def _check_element(s: str) -> None:
@@ -222,10 +217,12 @@ class SafeStrTuple(tuple[str, ...]):
     __hash__ = tuple.__hash__
 
     def __repr__(self) -> str:
-        """Return ``ClassName(('a', 'b'))``."""
-        return f"{type(self).__name__}({tuple.__repr__(self)})"
+        """Return the plain tuple's repr, ``('a', 'b')``: short, as keys appear in lists and messages."""
+        return tuple.__repr__(self)
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        """Return ``ClassName(('a', 'b'))``, naming the type."""
+        return f"{type(self).__name__}({tuple.__repr__(self)})"
 
     def __getnewargs__(self) -> tuple[tuple[str, ...]]:
         """Arguments that rebuild the key when unpickling (it is validated again)."""
@@ -327,10 +324,7 @@ def _make_nonempty_and_remember(arg: object) -> NonEmptySafeStrTuple:
         made = _tuple_new(NonEmptySafeStrTuple, _strings_of((arg,)))
         if not made:
             raise _empty_error()
-    if len(_nonempty_cache) >= _CACHE_MAX:
-        _nonempty_cache.clear()
-    _nonempty_cache[arg] = made
-    return made
+    return _nonempty_cache.remember(arg, made)
 
 
 def _empty_error() -> ValueError:
