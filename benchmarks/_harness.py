@@ -51,15 +51,45 @@ def best_time(
     return best
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (Linux ``/proc/self/clear_refs``); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size in bytes (since the last `reset_peak_rss`)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
 @dataclass
 class Row:
-    """One measured figure: our time, the baseline's, and the target speed ratio."""
+    """One measured figure: our time, the baseline's, and the target speed ratio.
+
+    A memory figure sets ``unit="B"``: ``ours_s`` and ``baseline_s`` then hold bytes (ours and
+    the budget or the baseline's), and the ratio is still ``baseline / ours``, higher is better.
+    """
 
     name: str
     ours_s: float
     baseline_s: float
     target: float | None
     note: str = ""
+    unit: str = "s"
 
     @property
     def ratio(self) -> float:
@@ -81,10 +111,16 @@ class Report:
     extra: dict[str, object] = field(default_factory=dict)
 
     def add(
-        self, name: str, ours_s: float, baseline_s: float, target: float | None = None, note: str = ""
+        self,
+        name: str,
+        ours_s: float,
+        baseline_s: float,
+        target: float | None = None,
+        note: str = "",
+        unit: str = "s",
     ) -> Row:
         """Record one figure and print it at once (long benchmarks show progress)."""
-        row = Row(name, ours_s, baseline_s, target, note)
+        row = Row(name, ours_s, baseline_s, target, note, unit)
         self.rows.append(row)
         print(_format_row(row), flush=True)
         return row
@@ -116,6 +152,12 @@ def header(suite: str) -> Report:
     return Report(suite)
 
 
+def _format_value(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value / 2**20:.1f} MB"
+    return _format_time(value)
+
+
 def _format_time(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.2f} s"
@@ -128,7 +170,8 @@ def _format_row(row: Row) -> str:
     target = "-" if row.target is None else f"{row.target:.2f}"
     mark = "yes" if row.ok else "NO"
     note = f" {row.note}" if row.note else ""
+    ours, baseline = _format_value(row.ours_s, row.unit), _format_value(row.baseline_s, row.unit)
     return (
-        f"| {row.name:<46} | {_format_time(row.ours_s):>10} | {_format_time(row.baseline_s):>10} "
+        f"| {row.name:<46} | {ours:>10} | {baseline:>10} "
         f"| {row.ratio:>5.2f}x | {target:>6} | {mark:<3}|{note}"
     )

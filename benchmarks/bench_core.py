@@ -52,6 +52,7 @@ N_BIG = 200  # values of 100 KB
 N_LIST = 20_000  # keys for listing: 20 directories of 1,000
 LIST_DIRS = 20
 ROUNDS = 11  # reads and listings: short rounds, so many of them
+LEN_ROUNDS = 21  # len is as fast as the walk it is compared with: more rounds, a steadier ratio
 N_NOSYNC = 200  # values per round of the fsync=False figures
 WRITE_ROUNDS = 25  # short rounds again: one slow round of the machine must not decide
 ROUNDS_SYNC = 40  # many short rounds: the best of each side escapes the I/O of other processes
@@ -69,7 +70,8 @@ FIGURES: list[tuple[str, float | None]] = [
     ("overwrite, fsync=False", 0.8),
     ("delete", 0.85),
     ("in", 0.7),
-    ("len, 20,000 keys", 0.5),
+    ("len, 2,000 keys", 1.0),
+    ("len, 20,000 keys", 1.0),
     ("for k in store, 20,000 keys", 0.5),
     ("keys() iteration, 20,000 keys", 0.5),
     ("list(store.keys())", None),
@@ -351,6 +353,12 @@ def measure(
 
         add("in", *paired(in_ours, in_raw), per=N_SMALL)
 
+        # ---- len of 2,000 keys: the store of the get figure (2,000 top-level files)
+        def len_walk_small() -> None:
+            len(raw_walk(raw_template))
+
+        add("len, 2,000 keys", *paired(lambda: len(store), len_walk_small, rounds=LEN_ROUNDS))
+
         # ---- listing: 20 directories of 1,000 keys, written raw in the layout of digest_len=0
         list_dir = fresh("list")
         per_dir = N_LIST // LIST_DIRS
@@ -376,7 +384,7 @@ def measure(
             for _ in lstore.keys():
                 pass
 
-        add("len, 20,000 keys", *paired(lambda: len(lstore), len_walk))
+        add("len, 20,000 keys", *paired(lambda: len(lstore), len_walk, rounds=LEN_ROUNDS))
         add("for k in store, 20,000 keys", *paired(iterate, walk))
         add("keys() iteration, 20,000 keys", *paired(iterate_keys, walk))
         add("list(store.keys())", *paired(lambda: list(lstore.keys()), walk))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,35 @@ def test_equal_size_rewrites_with_reused_inodes_never_repeat_an_etag(tmp_path: P
     assert len(sizes) == 1
     # The case that stat alone cannot tell apart did happen: inodes were reused.
     assert len(set(inodes)) < len(inodes)
+
+
+def test_a_new_key_is_stamped_with_the_clock_so_a_recreated_key_cannot_repeat_an_etag(tmp_path: Path) -> None:
+    # A deleted key's mtime was not past the clock when it was set, so a new file stamped with
+    # the clock's present time is past it even if it gets the same inode and size. The file's
+    # own mtime (the kernel's coarse clock) can lag behind and is not used for new keys.
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    for number in range(300):
+        before = time.time_ns()
+        etag = store.set_item_get_etag(f"k{number}", "v")
+        mtime = (tmp_path / f"k{number}.pkl").stat().st_mtime_ns
+        assert mtime >= before
+        assert etag == store.etag(f"k{number}")
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_a_rewrite_steps_past_an_old_mtime_that_is_ahead(tmp_path: Path, fsync: bool) -> None:
+    # The file's own mtime is usually past the old one; when it is not (here: the old one is
+    # set 10 s ahead), the new file is stepped past it, and the returned ETag is the stored one.
+    store = FileDirDict(base_dir=tmp_path, fsync=fsync)
+    store["k"] = "old"
+    path = tmp_path / "k.pkl"
+    for _ in range(3):
+        ahead = path.stat().st_mtime_ns + 10_000_000_000
+        os.utime(path, ns=(ahead, ahead))
+        etag = store.set_item_get_etag("k", "old")
+        st = path.stat()
+        assert st.st_mtime_ns > ahead
+        assert etag == store.etag("k") == f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
 
 
 def test_get_item_if_with_a_matching_etag_is_one_stat_and_no_read(

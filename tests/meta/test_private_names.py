@@ -39,12 +39,14 @@ ALLOWED: Final[dict[tuple[str, str], int]] = {
     # The wrappers and S3Dict call the wrapped stores' protected primitives; they move to the
     # public backend contract (conditional operations).
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_read"): 3,
+    ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_read_uncopied"): 1,
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_write"): 2,
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_etag"): 1,
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_contains"): 2,
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "_same_location"): 3,
     ("packages/persidict-cache/src/persidict_cache/_append_only_dict_cached.py", "type: ignore"): 4,
     ("packages/persidict-cache/src/persidict_cache/_mutable_dict_cached.py", "_read"): 4,
+    ("packages/persidict-cache/src/persidict_cache/_mutable_dict_cached.py", "_read_uncopied"): 1,
     ("packages/persidict-cache/src/persidict_cache/_mutable_dict_cached.py", "_write"): 3,
     ("packages/persidict-cache/src/persidict_cache/_mutable_dict_cached.py", "_delete"): 4,
     ("packages/persidict-cache/src/persidict_cache/_mutable_dict_cached.py", "_contains"): 1,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from pydantic import StrictBool
+
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ITEM_NOT_AVAILABLE,
@@ -35,6 +37,8 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """The append-only store that holds the data."""
     data_cache: NestedStoreConfig
     """The store that keeps local copies of values."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -54,6 +58,11 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         main_dict: The store that holds the data; it must be append-only.
         data_cache: Any store for the cached values, mutable or append-only (usually a
             `LocalDict`). Writing a value it already holds is ignored.
+        copy_on_read: If True (default), every read returns its own copy of the value, so a
+            caller mutating it never changes what others read (a `LocalDict` cache copies the
+            cheapest way the value allows). If False, a hit returns the object the in-memory
+            cache holds, shared by every reader: the fastest read, for callers that treat
+            values as read-only; mutating such a value changes what later hits return.
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format`` and ``base_class_for_values`` are the main store's.
 
@@ -69,7 +78,13 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
     _config: AppendOnlyDictCachedConfig
 
-    def __init__(self, main_dict: StoreOrConfig, data_cache: StoreOrConfig, **other_params: Any) -> None:
+    def __init__(
+        self,
+        main_dict: StoreOrConfig,
+        data_cache: StoreOrConfig,
+        copy_on_read: bool = True,
+        **other_params: Any,
+    ) -> None:
         owner = type(self).__name__
         main = require_store("main_dict", main_dict, owner)
         cache = require_store("data_cache", data_cache, owner)
@@ -81,13 +96,23 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         if cache._same_location(main):
             raise ValueError(f"{owner}: data_cache must be a different store than main_dict")
         config = wrapper_config(
-            type(self), main, dict(other_params, main_dict=main, data_cache=cache), append_only=True
+            type(self),
+            main,
+            dict(other_params, main_dict=main, data_cache=cache, copy_on_read=copy_on_read),
+            append_only=True,
         )
         super().__init__(config)
         self._main = main
         self._data_cache = cache
         self._cache_append_only = cache.append_only
         self._adopt_capabilities(self._main)
+
+        self._copy_on_read: bool = self._config.copy_on_read
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
 
     # ----------------------------------------------------------------- components
     @property
@@ -127,7 +152,10 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         """Return the value of ``key``: from the cache if it holds it, else from the main store."""
         k = NonEmptySafeStrTuple(key)
         try:
-            value = self._data_cache._read(k)[0]  # type: ignore[index]
+            if self._copy_on_read:
+                value = self._data_cache._read(k)[0]  # type: ignore[index]
+            else:
+                value = self._data_cache._read_uncopied(k)
         except KeyError:
             value = self._read(k)[0]  # type: ignore[index]
         return self._checked_read_value(k, value)
@@ -166,4 +194,5 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         raise self._refuse_mutation(None, "clear")
 
     def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
-        return type(self)(self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix))
+        main, cache = self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix)
+        return type(self)(main, cache, copy_on_read=self._copy_on_read)

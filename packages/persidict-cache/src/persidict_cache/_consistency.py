@@ -1,46 +1,48 @@
-"""Compare a stored value with a rewritten one by content (deepdiff), for `WriteOnceDict`."""
+"""Compare a stored value with a rewritten one by content (deepdiff), for `WriteOnceDict`.
+
+deepdiff is imported on the first comparison: it imports numpy and pandas when they are
+installed, which a store that never compares values must not pay for.
+"""
 
 from __future__ import annotations
 
-import functools
 import sys
 from typing import Any, Final
-
-# deepdiff is imported on the first comparison, not with the package: it imports numpy (and
-# more) whenever installed, which would make ``import persidict_cache`` take a second.
 
 __all__ = ["describe_difference"]
 
 _MAX_REPORT: Final = 4000  # characters of the difference shown in an error message
+_pandas_operator_class: type | None = None
 
 
-@functools.cache
-def _pandas_operator_class() -> type[Any]:
-    from deepdiff.operator import BaseOperator
+def _pandas_operator() -> type:
+    """The deepdiff operator comparing pandas objects by content (labels alone otherwise)."""
+    global _pandas_operator_class
+    if _pandas_operator_class is None:
+        from deepdiff.operator import BaseOperator
 
-    class _PandasOperator(BaseOperator):
-        """Compare pandas objects by content (deepdiff alone compares only their labels)."""
+        class _PandasOperator(BaseOperator):
+            def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
+                old, new = level.t1, level.t2
+                if type(old) is not type(new) or not old.equals(new):
+                    diff_instance.custom_report_result(
+                        "values_changed", level, {"old_value": old, "new_value": new}
+                    )
+                return True
 
-        def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
-            old, new = level.t1, level.t2
-            if type(old) is not type(new) or not old.equals(new):
-                diff_instance.custom_report_result(
-                    "values_changed", level, {"old_value": old, "new_value": new}
-                )
-            return True
+            def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
+                """Leave values as they are (deepdiff asks this when it compares sets)."""
+                return obj
 
-        def normalize_value_for_hashing(self, parent: Any, obj: Any) -> Any:
-            """Leave values as they are (deepdiff asks this when it compares sets)."""
-            return obj
-
-    return _PandasOperator
+        _pandas_operator_class = _PandasOperator
+    return _pandas_operator_class
 
 
 def _custom_operators() -> list[Any]:
     pandas = sys.modules.get("pandas")  # a pandas value means pandas is imported already
     if pandas is None:
         return []
-    return [_pandas_operator_class()(types=[pandas.DataFrame, pandas.Series, pandas.Index])]
+    return [_pandas_operator()(types=[pandas.DataFrame, pandas.Series, pandas.Index])]
 
 
 def describe_difference(old: Any, new: Any) -> str | None:

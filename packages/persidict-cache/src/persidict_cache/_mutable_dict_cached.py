@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar, Final, Literal
 
+from pydantic import StrictBool
+
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
     ITEM_NOT_AVAILABLE,
@@ -38,6 +40,8 @@ class MutableDictCachedConfig(StoreConfig):
     """The store that keeps local copies of values."""
     etag_cache: NestedStoreConfig
     """The store that keeps the main store's ETag of each cached value."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -62,6 +66,13 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
             `EmptyDict`). It may be append-only, and then so is this store.
         data_cache: A mutable store for the cached values (usually a `LocalDict`).
         etag_cache: A mutable store for the ETags of the cached values (usually a `LocalDict`).
+        copy_on_read: If True (default), every read returns its own copy of the value, so a
+            caller mutating it never changes what others read; a `LocalDict` cache makes that
+            copy the cheapest way the value allows (none for immutable values, a shallow copy
+            of a flat list or dict, ``ndarray.copy``, else an unpickle). If False, a hit
+            returns the object the in-memory cache holds, shared by every reader and never
+            copied: the fastest read, for callers that treat values as read-only. Mutating
+            such a value changes what later hits return (but never the main store).
         **other_params: Other names of the shared parameter vocabulary are ignored;
             ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the
             main store's.
@@ -83,6 +94,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         main_dict: StoreOrConfig,
         data_cache: StoreOrConfig,
         etag_cache: StoreOrConfig,
+        copy_on_read: bool = True,
         **other_params: Any,
     ) -> None:
         owner = type(self).__name__
@@ -105,7 +117,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         config = wrapper_config(
             type(self),
             main,
-            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags),
+            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read),
         )
         super().__init__(config)
         self._main = main
@@ -115,6 +127,13 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         # Threads sharing this wrapper update and read (value, ETag) pairs under this lock, so
         # a reader never pairs one thread's value with another thread's ETag.
         self._pair_lock = threading.RLock()
+
+        self._copy_on_read: bool = self._config.copy_on_read
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
 
     # ----------------------------------------------------------------- components
     @property
@@ -184,7 +203,10 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
                 cached_etag = None
             if type(cached_etag) is str and cached_etag != if_etag_differs:
                 try:
-                    cached_value = self._data_cache._read(key)[0]  # type: ignore[index]
+                    if self._copy_on_read:
+                        cached_value = self._data_cache._read(key)[0]  # type: ignore[index]
+                    else:
+                        cached_value = self._data_cache._read_uncopied(key)
                 except KeyError:
                     cached_etag = None  # the value was evicted from the cache: fetch it again
         try:
@@ -238,4 +260,5 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
             self._main.get_subdict(prefix),
             self._data_cache.get_subdict(prefix),
             self._etag_cache.get_subdict(prefix),
+            copy_on_read=self._copy_on_read,
         )

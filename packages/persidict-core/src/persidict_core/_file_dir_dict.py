@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import errno
+import functools
+import io
+import itertools
 import os
+import re
 import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any, ClassVar, Final, Literal, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
 
 from pydantic import NonNegativeInt, StrictBool
 
 from persidict_safestr import (
+    SAFE_CHARS,
+    SAFE_STRING_MAX_LENGTH,
     BoundedCache,
     BoundedSet,
     NonEmptySafeStrTuple,
@@ -27,16 +33,16 @@ from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAv
 from ._config import LocalDirPath, StoreConfig
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
-from ._os_names import is_os_name
+from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import PersiDict, _key_or_none
-from ._serialization import deserialize, serialize
+from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
 if sys.platform == "win32":
     import msvcrt
 else:
     import fcntl
 
-__all__ = ["FileDirDict", "FileDirDictConfig"]
+__all__ = ["FileDirDict"]
 
 _NAME_MAX: Final = 255  # bytes per file name on ext4, XFS, APFS, NTFS; names here are ASCII
 _TEMP_PREFIX: Final = ".#"  # '#' is not a safe character: a temp file can never look like a key
@@ -76,9 +82,32 @@ _UTIME_FD: Final = os.utime in os.supports_fd
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
 # In-process locks for the lock-file fallback, whose POSIX locks belong to the whole process.
 _THREAD_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
-# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory.
+# Per-store caches (paths of keys, on-disk names, verified directories): bounded memory. One
+# bound for the name caches; a listing's validated names (~160 bytes each) stay under ~16 MB, so
+# a million distinct names are validated again rather than held.
 _MAX_VERIFIED_DIRS: Final = 100_000
-_MAX_CACHED_NAMES: Final = 200_000
+_MAX_CACHED_NAMES: Final = 100_000
+
+# Temporary names: a random salt per process (drawn again in a forked child) and a counter,
+# so a write needs no random bytes from the kernel; O_EXCL still refuses a name in use.
+_temp_counter = itertools.count()
+_temp_salt = os.urandom(4).hex()
+
+
+def _new_temp_salt() -> None:
+    global _temp_salt  # noqa: PLW0603 - one salt per process, replaced in a forked child
+    _temp_salt = os.urandom(4).hex()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_temp_salt)
+
+
+def _temp_tag(fresh: bool) -> str:
+    """12 hex digits naming a temporary file (random ones if ``fresh``)."""
+    if fresh:
+        return os.urandom(6).hex()
+    return f"{_temp_salt}{next(_temp_counter) & 0xFFFF:04x}"
 
 
 class _Held(NamedTuple):
@@ -113,8 +142,90 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
         )
 
 
-def _etag_of(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+# Files larger than this are read by the codec straight from the file (pickle.load: a large
+# buffer is read into its final memory), not as one bytes object first; smaller ones in one read.
+_STREAM_READ_MIN: Final = 1 << 20
+
+
+class _FdWriter:
+    """The file object a codec dumps into: every ``write`` goes to the descriptor in full.
+
+    Unbuffered on purpose: pickle frames small data itself and hands a large buffer (a numpy
+    array's memory) over as it is, which goes to the file without a copy.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: Any) -> int:
+        if type(data) is bytes:  # pickle's frames: usually written by one call
+            total = len(data)
+            written = os.write(self.fd, data)
+            if written == total:
+                return total
+            view = memoryview(data)[written:]
+        else:
+            view = memoryview(data).cast("B")
+            total = len(view)
+        while view:
+            written = os.write(self.fd, view)  # may be partial (at most ~2 GB per call on Linux)
+            view = view[written:]
+        return total
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+
+def _etag_of(st: os.stat_result, mtime_ns: int | None = None) -> str:
+    """A file's ETag: its mtime (``mtime_ns`` if given, e.g. just set), size and inode."""
+    return f"{st.st_mtime_ns if mtime_ns is None else mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+@functools.cache
+def _key_files_matcher(extension: str) -> Callable[[str], object]:
+    """Return a test of ``"name/name/.../"``: True if every name is a key file (``digest_len=0``).
+
+    One regex over the joined names checks a whole directory at C speed; ``/`` cannot occur in
+    a file name, so it separates them unambiguously.
+    """
+    chars = "".join(re.escape(char) for char in sorted(SAFE_CHARS))
+    ext = re.escape(extension)
+    # Not "." or ".." (as elements), nor starting with "._" (macOS AppleDouble files).
+    one = rf"(?!\.\.?{ext}/)(?!\._)[{chars}]{{1,{SAFE_STRING_MAX_LENGTH - 1}}}{ext}/"
+    return re.compile(rf"(?:{one})*").fullmatch
+
+
+@functools.cache
+def _os_names_search(extension: str) -> Callable[[str], object]:
+    """Return a search of ``"name/name/.../"`` for a name that `is_os_name` refuses.
+
+    As a file name or as the element before ``extension``: the rules of a listing, checked at
+    C speed over a whole folder of names.
+    """
+    exact = "|".join(re.escape(name) for name in sorted(OS_FILE_NAMES))
+    prefixes = "|".join(re.escape(prefix) for prefix in OS_NAME_PREFIXES)
+    ext = re.escape(extension)
+    return re.compile(rf"(?:^|/)(?:(?:{prefixes})|(?:{exact})(?:{ext})?/)", re.IGNORECASE).search
+
+
+def _os_name_in(extension: str, joined: str) -> bool:
+    return _os_names_search(extension)(joined) is not None
+
+
+def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
+    """Return the names of the regular files and the directories (no symlinks), skipping vanished ones."""
+    files, dirs = [], []
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                files.append(entry.name)
+            elif entry.is_dir(follow_symlinks=False):
+                dirs.append(entry)
+        except OSError:
+            continue
+    return files, dirs
 
 
 def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
@@ -234,7 +345,10 @@ class FileDirDict(PersiDict):
             vars(self)["strong_etags"] = False
         self._lock_files = sys.platform == "win32"  # no directory locks there
         self._stripes: dict[str, int] = {}
+        # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
+        self._exact_mtime_devs: set[int] = set()
         self._extension: str = "." + self._format
+        self._streams: bool = streams(self._format)
         suffix_len = self._digest_len + 1 if self._digest_len else 0
         self._max_dir_name: int = _NAME_MAX - suffix_len
         self._max_file_name: int = _NAME_MAX - suffix_len - len(self._extension)
@@ -403,6 +517,18 @@ class FileDirDict(PersiDict):
             etag = _etag_of(st)
             if if_etag_differs is not None and etag == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
+            if st.st_size >= _STREAM_READ_MIN and self._streams:
+                # Large: the codec reads the value out of the file, without the file's bytes in
+                # memory beside the value (the first bytes tell whether it is compressed).
+                head = os.read(fd, 4)
+                os.lseek(fd, 0, os.SEEK_SET)
+                with io.FileIO(fd, "rb", closefd=False) as file:
+                    context = f"key {tuple(key)!r} in file {path!r}"
+                    try:
+                        return deserialize_from(file, head, self._format, context=context), etag
+                    except DeserializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
             # Files are replaced, never modified in place, so st_size is this inode's size.
             chunks = []
             remaining = st.st_size
@@ -446,10 +572,15 @@ class FileDirDict(PersiDict):
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
-        # Serialize before touching the disk: a value that cannot be stored leaves nothing behind.
+        context = f"key {tuple(key)!r} in {path!r}"
+        # A format that streams writes straight into the temporary file (a large value is never
+        # held as bytes); any other is serialized before touching the disk. Either way a value
+        # that cannot be stored leaves nothing behind (the temporary file is removed).
         try:
-            data = serialize(
-                value, self._format, context=f"key {tuple(key)!r} in {path!r}", compression=self._compression
+            data = (
+                None
+                if self._streams
+                else serialize(value, self._format, context=context, compression=self._compression)
             )
         except SerializationError as exc:
             exc.key, exc.location = key, path
@@ -458,17 +589,32 @@ class FileDirDict(PersiDict):
         held: _Held | None = None
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                if self._locking:
-                    # Stamp the modification time before the sync (a change after it would
-                    # cost a second journal commit) and outside the lock; it is checked
-                    # against the file being replaced once the lock is held.
-                    st = self._stamp(fd, temp, time.time_ns())
-                if self._fsync:
+                if data is None:
+                    writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
+                    try:
+                        serialize_to(
+                            writer, value, self._format, context=context, compression=self._compression
+                        )
+                    except SerializationError as exc:
+                        exc.key, exc.location = key, path
+                        raise
+                else:
+                    view = memoryview(data)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
+                if self._locking and self._fsync:
+                    # Stamp the modification time before the sync, so the stamp is as durable
+                    # as the data (a change after it would also cost a second journal commit);
+                    # it is checked against the file being replaced once the lock is held.
+                    st = os.fstat(fd)
+                    mtime = self._stamp(fd, temp, st, time.time_ns())
                     os.fsync(fd)
+                else:
+                    st = os.fstat(fd)
+                    mtime = st.st_mtime_ns
+                    if self._fsync:
+                        os.fsync(fd)
                 if self._locking:
                     held = self._lock(directory)
                     current = _lstat_or_none(path)
@@ -477,10 +623,15 @@ class FileDirDict(PersiDict):
                         fd = -1
                         os.unlink(temp)
                         return None
-                    if current is not None and st.st_mtime_ns <= current.st_mtime_ns:
-                        st = self._stamp(fd, temp, current.st_mtime_ns + 1, at_least=True)  # rare
-                else:
-                    st = os.fstat(fd)
+                    if current is None:
+                        if not self._fsync:
+                            # A new file may get the inode of the key's deleted file, whose mtime
+                            # is unknown now but was not past the clock when set: stamp now.
+                            mtime = self._stamp(fd, temp, st, time.time_ns())
+                    elif mtime <= current.st_mtime_ns:
+                        # Usually the file's own mtime (set by the write) is already past the
+                        # old one; within one clock tick it is not, and is stepped past it.
+                        mtime = self._stamp(fd, temp, st, current.st_mtime_ns + 1, at_least=True)
             finally:
                 if fd >= 0:
                     os.close(fd)
@@ -506,27 +657,33 @@ class FileDirDict(PersiDict):
                 self._unlock(held, directory, sync=self._fsync)
         if self._fsync and held is None:
             self._fsync_dir(directory)
-        return _etag_of(st)
+        return _etag_of(st, mtime)
 
-    @staticmethod
-    def _stamp(fd: int, temp: str, mtime: int, at_least: bool = False) -> os.stat_result:
-        """Set the new file's modification time to ``mtime``; return its stat.
+    def _stamp(self, fd: int, temp: str, st: os.stat_result, mtime: int, at_least: bool = False) -> int:
+        """Set the new file's modification time to ``mtime``; return the one it now has.
 
         Writers keep each key's mtime strictly increasing (checked under the lock), so its
         ETag (``mtime_ns:size:inode``) never repeats, even for equal sizes and a reused inode.
         With ``at_least``, a file system that keeps coarser timestamps gets the next value it
-        can represent that is not below ``mtime``.
+        can represent that is not below ``mtime``. ``st`` is the file's stat before the change.
         """
-        for step in (0, *_MTIME_STEPS) if at_least else (0,):
+        exact = st.st_dev in self._exact_mtime_devs
+        for step in (0, *_MTIME_STEPS) if at_least and not exact else (0,):
             stamp = mtime + step
             if _UTIME_FD:
                 os.utime(fd, ns=(stamp, stamp))
             else:
                 os.utime(temp, ns=(stamp, stamp))
-            st = os.fstat(fd)
-            if st.st_mtime_ns >= mtime:
-                break
-        return st
+            if exact:
+                return stamp  # this file system keeps nanoseconds: no need to read it back
+            kept = os.fstat(fd).st_mtime_ns
+            if kept == stamp and stamp % 2 and stamp % 5:
+                # Kept exactly a value no coarser granularity (a divisor of a second) could
+                # represent: the file system keeps nanoseconds (per device, learned once).
+                self._exact_mtime_devs.add(st.st_dev)
+            if kept >= mtime:
+                return kept
+        return kept
 
     def _lock(self, directory: str) -> _Held:
         """Take the exclusive lock of ``directory``; return what holds it (for `_unlock`).
@@ -603,9 +760,10 @@ class FileDirDict(PersiDict):
 
     def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
         # Cut the file's name so that the temporary name fits in a directory entry too.
-        name = os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]
-        temp = f"{directory}{os.sep}{_TEMP_PREFIX}{name}.{os.urandom(6).hex()}{_TEMP_SUFFIX}"
-        for _ in range(3):
+        stem = f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]}."
+        fresh = False
+        for _ in range(4):
+            temp = f"{stem}{_temp_tag(fresh)}{_TEMP_SUFFIX}"
             if directory not in self._verified_dirs:
                 self._ensure_dir(directory, key)
             try:
@@ -613,6 +771,8 @@ class FileDirDict(PersiDict):
             except FileNotFoundError:
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
+            except FileExistsError:
+                fresh = True  # a name in use (e.g. left by a crashed process): draw a random one
             except OSError as exc:
                 raise _os_error(exc, "open", temp, key) from exc
         vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
@@ -799,9 +959,54 @@ class FileDirDict(PersiDict):
         return self._scan(with_entries=False)
 
     def _count(self) -> int:
+        """Count the keys with the skip rules of `_scan`, building no key (``len`` is a walk).
+
+        The per-entry work is done by C loops: a comprehension keeps the regular files, a set
+        intersection with the names already validated counts them; only new names (and
+        directories) are examined one by one.
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        known_names = known.keys()
+        all_key_files = None if self._digest_len else _key_files_matcher(extension)
         count = 0
-        for _ in self._scan(with_entries=False):
-            count += 1
+        stack = [self._base_dir]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as iterator:
+                    entries = list(iterator)
+            except OSError:
+                continue  # vanished, not a directory, unreadable: as in a listing
+            try:
+                # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
+                files = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
+                dirs = (
+                    [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+                    if len(files) < len(entries)
+                    else []
+                )
+            except OSError:
+                # An entry vanished under a file system without d_type: sort them one by one.
+                files, dirs = _split_entries(entries)
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            valid = len(known_names & files)
+            count += valid
+            if valid < len(files):
+                unknown = [name for name in files if name not in known]
+                joined = "/".join(unknown) + "/"
+                if all_key_files is not None and all_key_files(joined) and not _os_name_in(extension, joined):
+                    count += len(unknown)
+                    if len(known) + len(unknown) <= known.max_size:  # else validated again next time
+                        known.update((name, name[:cut]) for name in unknown)
+                    continue
+                for name in unknown:
+                    if name.endswith(extension):
+                        element = None if is_os_name(name) else decode(name[:cut])
+                        if element is not None:
+                            known.remember(name, element)
+                            count += 1
         return count
 
     def _iter_entries(
@@ -822,13 +1027,36 @@ class FileDirDict(PersiDict):
             yield key, value, timestamp
 
     def _clear(self) -> None:
-        directories = []
-        for key, entry in self._scan(with_entries=True):
-            self._unlink(key, os.path.dirname(entry.path), entry.path, None)
-            if len(key) > 1:
-                directories.append(os.path.dirname(entry.path))
-        # Remove the directories that are now empty, deepest first (never base_dir itself).
-        for directory in sorted(set(directories), key=len, reverse=True):
+        """Delete every key file (the skip rules of `_scan`), then the folders left empty.
+
+        Walks folder by folder, building no key: memory stays bounded by one folder's entries
+        and the list of folders, whatever the number of keys. With locking, each folder's lock
+        is taken once for all its files (writers of that folder wait, as for any delete).
+        """
+        extension = self._extension
+        cut = -len(extension)
+        decode = self._decode_name
+        known = self._valid_names
+        emptied = []
+        stack = [self._base_dir]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as iterator:
+                    files, dirs = _split_entries(list(iterator))
+            except OSError:
+                continue
+            stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            doomed = [
+                name
+                for name in files
+                if name in known
+                or (name.endswith(extension) and not is_os_name(name) and decode(name[:cut]) is not None)
+            ]
+            if doomed and self._delete_files(directory, doomed) and directory != self._base_dir:
+                emptied.append(directory)
+        # Remove the folders that are now empty, deepest first (never base_dir itself).
+        for directory in sorted(emptied, key=len, reverse=True):
             while directory != self._base_dir and directory.startswith(self._base_dir):
                 try:
                     os.rmdir(directory)
@@ -836,6 +1064,32 @@ class FileDirDict(PersiDict):
                     break  # not empty: other formats or keys live here
                 self._verified_dirs.discard(directory)
                 directory = os.path.dirname(directory)
+
+    def _delete_files(self, directory: str, names: list[str]) -> bool:
+        """Delete the files ``names`` of ``directory`` (under its lock, once); True if any was."""
+        held = None
+        if self._locking:
+            try:
+                held = self._lock(directory)
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+            except OSError as exc:
+                raise _os_error(exc, "lock", directory) from exc
+        deleted = False
+        try:
+            for name in names:
+                path = os.path.join(directory, name)
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise _os_error(exc, "unlink", path) from exc
+                deleted = True
+        finally:
+            if held is not None:
+                self._unlock(held, directory, sync=False)
+        return deleted
 
     def _subdict(self, prefix: SafeStrTuple) -> FileDirDict:
         directory = self._dir_path(prefix, len(prefix))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import pickle
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,15 +24,31 @@ __all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
 
 # Values of these types cannot be mutated, so handing out the stored object is safe.
 _IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
+# Containers whose shallow ``.copy()`` is an independent copy when every item is immutable.
+_COPYABLE_CONTAINERS: Final = frozenset({list, dict, set, bytearray})
 
 
 class _Pickled:
     """A stored value kept as its pickle: ``pickle.loads`` makes a fresh copy at C speed."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "shared")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.shared: Any = None  # the object uncopied reads hand out, made on first use (never None)
+
+
+class _Copied:
+    """A stored value kept as a private object, copied on read by ``copier``.
+
+    Much cheaper than an unpickle: a flat list of 100k ints copies in ~0.2 ms, unpickles in ~3 ms.
+    """
+
+    __slots__ = ("value", "copier")
+
+    def __init__(self, value: Any, copier: Any) -> None:
+        self.value = value
+        self.copier = copier
 
 
 class _DeepCopied:
@@ -43,13 +60,42 @@ class _DeepCopied:
         self.value = value
 
 
+def _copy_container(value: Any) -> Any:
+    return value.copy()
+
+
+def _copy_array(value: Any) -> Any:
+    return value.copy(order="K")  # keeps a Fortran-ordered array Fortran-ordered, as a pickle does
+
+
+def _holds_only_immutables(items: Any) -> bool:
+    # The type set is built in C: ~1 ms for 100k items, once per write.
+    return _IMMUTABLE_TYPES.issuperset(map(type, items))
+
+
 def _snapshot_value(value: Any) -> Any:
-    """Return what to store so that later changes to ``value`` never reach the store."""
-    if type(value) in _IMMUTABLE_TYPES:
+    """Return what to store so that later changes to ``value`` never reach the store.
+
+    An independent copy per read is what keeps the store safe from callers mutating what they
+    read. The cheapest correct copy is chosen once, here: none for immutable values (and tuples
+    of them), a shallow ``.copy()`` for a list, dict or set of immutable items and a bytearray,
+    ``ndarray.copy`` for a numpy array of plain numbers, and an unpickle of the stored pickle
+    for everything else (several times faster than ``copy.deepcopy``).
+    """
+    kind = type(value)
+    if kind in _IMMUTABLE_TYPES:
         return value
+    if kind is tuple and _holds_only_immutables(value):
+        return value
+    if kind in _COPYABLE_CONTAINERS and (
+        kind is bytearray
+        or (_holds_only_immutables(value) and (kind is not dict or _holds_only_immutables(value.values())))
+    ):
+        return _Copied(value.copy(), _copy_container)
+    numpy = sys.modules.get("numpy")  # a numpy array exists only if numpy is imported
+    if numpy is not None and kind is numpy.ndarray and not value.dtype.hasobject:
+        return _Copied(_copy_array(value), _copy_array)
     try:
-        # An independent copy per read is what keeps the store safe from callers mutating
-        # what they read; unpickling makes one several times faster than copy.deepcopy.
         return _Pickled(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:
         return _DeepCopied(copy.deepcopy(value))
@@ -58,10 +104,25 @@ def _snapshot_value(value: Any) -> Any:
 def _fresh_copy(stored: Any) -> Any:
     """Return an independent copy of a value stored by `_snapshot_value`."""
     kind = type(stored)
+    if kind is _Copied:
+        return stored.copier(stored.value)
     if kind is _Pickled:
         return pickle.loads(stored.data)
     if kind is _DeepCopied:
         return copy.deepcopy(stored.value)
+    return stored
+
+
+def _shared_value(stored: Any) -> Any:
+    """Return the one object that uncopied reads of a stored value share (see `_read_uncopied`)."""
+    kind = type(stored)
+    if kind is _Copied or kind is _DeepCopied:
+        return stored.value
+    if kind is _Pickled:
+        shared = stored.shared
+        if shared is None:
+            shared = stored.shared = pickle.loads(stored.data)
+        return shared
     return stored
 
 
@@ -185,6 +246,13 @@ class LocalDict(PersiDict):
         if if_etag_differs is not None and etag == if_etag_differs:
             return ETAG_HAS_NOT_CHANGED
         return _fresh_copy(value), etag
+
+    def _read_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+        try:
+            stored = self._items[self._full(key)][0]
+        except KeyError:
+            raise KeyError(key) from None
+        return _shared_value(stored)
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         try:

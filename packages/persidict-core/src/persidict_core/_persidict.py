@@ -12,7 +12,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
@@ -306,6 +306,17 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     @abstractmethod
     def _subdict(self, prefix: SafeStrTuple) -> PersiDict:
         """Return a store of the same kind over the keys under the non-empty ``prefix``."""
+
+    def _read_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+        """Return the value of ``key`` without the defensive copy a read makes; KeyError if absent.
+
+        A store that keeps objects in memory (`LocalDict`) returns the stored object itself,
+        the same one on every call, so the caller must never mutate it (the caches' opt-in
+        ``copy_on_read=False``). A store that deserializes on every read returns a fresh value.
+        """
+        # Without ``if_etag_differs`` a read never answers "not changed".
+        value, _ = cast("tuple[Any, str | None]", self._read(key))
+        return value
 
     def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         """Yield every key (backends override this when listing keys alone is cheaper)."""
@@ -957,6 +968,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         return chosen
 
 
+_REPLAY_LIMIT = 50_000  # keys a view's len() keeps for the next iteration (~7 MB)
+
+
 class _KeysView(KeysView[NonEmptySafeStrTuple]):
     """Keys of a store; ``list(view)`` lists the store once, not twice.
 
@@ -970,10 +984,20 @@ class _KeysView(KeysView[NonEmptySafeStrTuple]):
     _len_calls: int = 0
 
     def __len__(self) -> int:
-        keys = list(self._mapping._iter_keys())
+        # Keys are kept for the replay only up to a bound: a store of millions of keys is
+        # counted, never held in memory (its list() then lists twice).
+        keys: list[NonEmptySafeStrTuple] | None = []
+        count = 0
+        for key in self._mapping._iter_keys():
+            count += 1
+            if keys is not None:
+                if count > _REPLAY_LIMIT:
+                    keys = None
+                else:
+                    keys.append(key)
         self._len_calls += 1
-        self._len_listing = (self._len_calls, keys)
-        return len(keys)
+        self._len_listing = None if keys is None else (self._len_calls, keys)
+        return count
 
     def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
         return self._iterate(self._len_calls)

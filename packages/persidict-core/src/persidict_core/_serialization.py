@@ -19,11 +19,12 @@ never import or run anything named by the stored data.
 
 from __future__ import annotations
 
+import io
 import pickle
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, BinaryIO, Final, cast
 
 from persidict_safestr import is_safe_str_element
 
@@ -34,10 +35,13 @@ __all__ = [
     "Codec",
     "check_format_name",
     "deserialize",
+    "deserialize_from",
     "get_codec",
     "is_text_format",
     "register_codec",
     "serialize",
+    "serialize_to",
+    "streams",
 ]
 
 
@@ -55,6 +59,11 @@ class Codec:
             a store of this format gets it as its ``base_class_for_values`` by default.
         compressible: Whether a store's ``compression`` applies. The encoding must then never
             start with a compression's magic number (lz4: ``04 22 4D 18``).
+        dump: Optional: writes the encoding of a value to a binary file object, so a large
+            value is never held as bytes in memory (``pkl``: ``pickle.dump``, protocol 5).
+            Stores that write files use it when given; the result must equal ``encode``'s.
+        load: Optional: reads a value back from a binary file object holding its encoding
+            (``pkl``: ``pickle.load``, which reads large buffers straight into their memory).
     """
 
     name: str
@@ -62,6 +71,8 @@ class Codec:
     decode: Callable[[bytes], Any]
     value_class: type | None = None
     compressible: bool = False
+    dump: Callable[[Any, BinaryIO], None] | None = None
+    load: Callable[[BinaryIO], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +81,18 @@ class _Compression:
     magic: bytes
     compress: Callable[[bytes], bytes]
     decompress: Callable[[bytes], bytes]
+    writer: Callable[[BinaryIO], BinaryIO]  # a file object compressing into the given one
+    reader: Callable[[BinaryIO], BinaryIO]  # a file object decompressing from the given one
 
 
 def _encode_pickle(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _dump_pickle(value: Any, file: BinaryIO) -> None:
+    # Protocol 5 (the highest here): a large buffer (bytes, a numpy array's data) is passed to
+    # file.write as it is, never copied into the pickle.
+    pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _encode_text(value: str) -> bytes:
@@ -99,16 +118,78 @@ def _lz4_decompress(data: bytes) -> bytes:
     return result
 
 
+_CHUNK: Final = 1 << 20
+
+
+class _ChunkedWriter:
+    """Feeds a compressing file object 1 MiB at a time.
+
+    Handed a whole 400 MB buffer by pickle, it would build one 400 MB compressed result.
+    """
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), _CHUNK):
+            self.file.write(view[start : start + _CHUNK])
+        return len(view)
+
+
+class _ChunkedReader:
+    """Reads a decompressing file object 1 MiB at a time into the caller's buffer."""
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.file.readline(size)
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            # The decompressing files have readinto, which BinaryIO does not declare.
+            got = cast("io.RawIOBase", self.file).readinto(view[filled : filled + _CHUNK])
+            if not got:
+                break
+            filled += got
+        return filled
+
+
+def _lz4_writer(file: BinaryIO) -> BinaryIO:
+    import lz4.frame
+
+    # One lz4 frame of independent blocks, written as the value is pickled.
+    writer: BinaryIO = lz4.frame.LZ4FrameFile(file, mode="wb")
+    return writer
+
+
+def _lz4_reader(file: BinaryIO) -> BinaryIO:
+    import lz4.frame
+
+    reader: BinaryIO = lz4.frame.LZ4FrameFile(file, mode="rb")
+    return reader
+
+
 _BUILT_IN: Final = ("pkl", "json", "txt")
 _registry_lock = threading.Lock()
 _codecs: dict[str, Codec] = {
-    "pkl": Codec("pkl", _encode_pickle, pickle.loads, compressible=True),
+    "pkl": Codec("pkl", _encode_pickle, pickle.loads, compressible=True, dump=_dump_pickle, load=pickle.load),
     "json": Codec("json", encode_json, decode_json),
     "txt": Codec("txt", _encode_text, _decode_text, value_class=str),
 }
 _text_codecs: dict[str, Codec] = {}
 _compressions: dict[str, _Compression] = {
-    "lz4": _Compression("lz4", b"\x04\x22\x4d\x18", _lz4_compress, _lz4_decompress),
+    "lz4": _Compression("lz4", b"\x04\x22\x4d\x18", _lz4_compress, _lz4_decompress, _lz4_writer, _lz4_reader),
 }
 
 # Names people reach for that are not formats here: the format they likely mean (None: a
@@ -266,6 +347,74 @@ def deserialize(data: bytes, serialization_format: str, *, context: str) -> Any:
                     data = compression.decompress(data)
                     break
         return codec.decode(data)
+    except Exception as exc:
+        raise DeserializationError(
+            f"Cannot decode {context} as {serialization_format}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def streams(serialization_format: str) -> bool:
+    """True if the format writes to and reads from files without building the bytes in memory."""
+    codec = _codecs.get(serialization_format) or get_codec(serialization_format)
+    return codec.dump is not None and codec.load is not None
+
+
+def serialize_to(
+    file: BinaryIO, value: Any, serialization_format: str, *, context: str, compression: str | None = None
+) -> None:
+    """Write the encoding of ``value`` to ``file``, as :func:`serialize` would return it.
+
+    With a codec that can ``dump``, the encoding streams into the file (compressed on the fly
+    as one frame); otherwise it is built in memory and written. OSErrors of ``file`` propagate.
+
+    Raises:
+        SerializationError: The value cannot be encoded faithfully in this format (part of
+            the encoding may have been written: write to a temporary file).
+    """
+    codec = _codecs.get(serialization_format) or get_codec(serialization_format)
+    if codec.dump is None:
+        file.write(serialize(value, serialization_format, context=context, compression=compression))
+        return
+    if codec.value_class is not None and not isinstance(value, codec.value_class):
+        raise SerializationError(
+            f"The format {serialization_format!r} stores {codec.value_class.__name__} values only, "
+            f"got {type(value).__name__} for {context}"
+        )
+    try:
+        if compression is not None and codec.compressible:
+            with _compressions[compression].writer(file) as compressed:
+                codec.dump(value, cast(BinaryIO, _ChunkedWriter(compressed)))
+        else:
+            codec.dump(value, file)
+    except OSError:
+        raise  # the file's, not the value's
+    except Exception as exc:
+        raise SerializationError(
+            f"Cannot store the value for {context} in the {serialization_format} format: {exc}"
+        ) from exc
+
+
+def deserialize_from(file: BinaryIO, head: bytes, serialization_format: str, *, context: str) -> Any:
+    """Read a value from ``file`` (positioned at the start; ``head``: its first bytes, >= 4).
+
+    With a codec that can ``load``, the value is read straight from the file (decompressing on
+    the fly); otherwise the rest of the file is read and decoded. OSErrors of ``file`` propagate.
+
+    Raises:
+        DeserializationError: The content is empty, truncated, garbled or not of this format.
+    """
+    codec = _codecs.get(serialization_format) or get_codec(serialization_format)
+    if codec.load is None:
+        return deserialize(file.read(), serialization_format, context=context)
+    try:
+        if codec.compressible:
+            for compression in _compressions.values():
+                if head[: len(compression.magic)] == compression.magic:
+                    with compression.reader(file) as decompressed:
+                        return codec.load(cast(BinaryIO, _ChunkedReader(decompressed)))
+        return codec.load(file)
+    except OSError:
+        raise
     except Exception as exc:
         raise DeserializationError(
             f"Cannot decode {context} as {serialization_format}: {type(exc).__name__}: {exc}"
