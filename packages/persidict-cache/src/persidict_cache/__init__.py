@@ -7,6 +7,8 @@ Public API (everything else lives in private modules):
 * `AppendOnlyDictCached`: a cache in front of an append-only store, trusted without asking it;
 * `WriteOnceDict`: the first write of a key wins; later writes are ignored or, with a given
   probability, compared with the stored value;
+* `memoize`: a decorator keeping a function's results in any store, computed once across
+  threads, processes and machines (`MemoizedFunction` is what it returns, `MemoStats` its counts);
 * their configs: `MutableDictCachedConfig`, `AppendOnlyDictCachedConfig`, `WriteOnceDictConfig`;
 * `__version__`.
 
@@ -15,6 +17,7 @@ the stores it wraps.
 """
 
 from ._append_only_dict_cached import AppendOnlyDictCached, AppendOnlyDictCachedConfig
+from ._memoize import MemoizedFunction, MemoStats, memoize
 from ._mutable_dict_cached import MutableDictCached, MutableDictCachedConfig
 from ._version import __version__
 from ._write_once_dict import WriteOnceDict, WriteOnceDictConfig
@@ -22,9 +25,12 @@ from ._write_once_dict import WriteOnceDict, WriteOnceDictConfig
 __all__ = [
     "AppendOnlyDictCached",
     "AppendOnlyDictCachedConfig",
+    "MemoStats",
+    "MemoizedFunction",
     "MutableDictCached",
     "MutableDictCachedConfig",
     "WriteOnceDict",
     "WriteOnceDictConfig",
     "__version__",
+    "memoize",
 ]

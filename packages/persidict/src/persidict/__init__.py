@@ -10,7 +10,8 @@ Public names, by the distribution that provides them:
   safe-character helpers.
 * ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors, configuration and
   store URLs (``open_store``).
-* ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``.
+* ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``,
+  ``memoize``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
 
@@ -31,10 +32,13 @@ if TYPE_CHECKING:
     from persidict_cache import (
         AppendOnlyDictCached,
         AppendOnlyDictCachedConfig,
+        MemoizedFunction,
+        MemoStats,
         MutableDictCached,
         MutableDictCachedConfig,
         WriteOnceDict,
         WriteOnceDictConfig,
+        memoize,
     )
     from persidict_core import (
         ALWAYS_RETRIEVE,
@@ -208,6 +212,9 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "MutableDictCachedConfig": _CACHE,
     "AppendOnlyDictCachedConfig": _CACHE,
     "WriteOnceDictConfig": _CACHE,
+    "memoize": _CACHE,
+    "MemoizedFunction": _CACHE,
+    "MemoStats": _CACHE,
     # persidict-s3
     "BasicS3Dict": _S3,
     "S3Dict": _S3,
@@ -268,6 +275,8 @@ __all__ = [
     "KeepCurrentFlag",
     "LocalDict",
     "LocalDictConfig",
+    "MemoStats",
+    "MemoizedFunction",
     "MissingBackendError",
     "MutableDictCached",
     "MutableDictCachedConfig",
@@ -296,6 +305,7 @@ __all__ = [
     "format_store_url",
     "get_codec",
     "get_safe_chars",
+    "memoize",
     "open_store",
     "parameter_vocabulary",
     "register_codec",
