@@ -46,7 +46,10 @@ def _site_packages_listing() -> list[str]:
 
 @pytest.mark.slow
 def test_launcher_brings_up_nox_on_an_externally_managed_python(tmp_path: Path) -> None:
-    system_python = getattr(sys, "_base_executable", sys.executable)
+    # The interpreter this venv was made from (uv's venvs of 3.10 report the venv's own python
+    # as sys._base_executable, which has no pip).
+    installed = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    system_python = str(installed) if installed.exists() else getattr(sys, "_base_executable", sys.executable)
     env = {**os.environ, "PYTHONHOME": str(_externally_managed_home(tmp_path))}
     env.pop("VIRTUAL_ENV", None)
     # The simulation holds: this interpreter's own pip refuses to install.

@@ -236,6 +236,9 @@ def _enable_pandas() -> None:
         pd.StringDtype,
     ]
     _allow(classes)
+    # pandas 3 names these classes by their public path (pandas.Index), pandas 2 by the module
+    # that defines them: accept both, so documents written under either version read back.
+    _allowed.update({f"pandas.{cls.__name__}": cls for cls in classes})
     # pandas pickles Timedelta and Categorical through these module functions.
     for module_name, function in (
         ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle"),
