@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from persidict_cache import AppendOnlyDictCached, WriteOnceDict
 from persidict_core import (
     DELETE_CURRENT,
     BackendError,
@@ -20,6 +19,9 @@ from persidict_core import (
     PersiDictError,
     SerializationError,
 )
+
+_cache = pytest.importorskip("persidict_cache")  # wrappers raise these errors too
+AppendOnlyDictCached, WriteOnceDict = _cache.AppendOnlyDictCached, _cache.WriteOnceDict
 
 
 def test_mutation_policy_error_constructor_and_attributes() -> None:

@@ -6,11 +6,12 @@ import copy
 import pickle
 from typing import Any
 
-import numpy as np
 import pytest
 
 from persidict_core import LocalDict
 from persidict_safestr import NonEmptySafeStrTuple
+
+np = pytest.importorskip("numpy")  # the whole module is about numpy values
 
 KEY = NonEmptySafeStrTuple("k")
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import lz4.frame
-import numpy as np
 import pytest
 
 from persidict_core import DeserializationError, FileDirDict, SerializationError
+
+np = pytest.importorskip("numpy")  # the whole module is about numpy values
 
 BIG = 3 * 2**20  # above the size from which reads stream
 

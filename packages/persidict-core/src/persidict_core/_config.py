@@ -183,6 +183,28 @@ _BUNDLED_KINDS: Final[Mapping[str, tuple[str, str]]] = {
 }
 
 
+# Names that persidict's other distributions define, accepted (and ignored) by every store even
+# where those distributions are not installed: a parameter dict written for an S3 or cache
+# store still opens a FileDirDict on a machine that has only persidict-core.
+_BUNDLED_PARAMETER_NAMES: Final = frozenset(
+    {
+        "bucket_name",
+        "client_config",
+        "connection",
+        "copy_on_read",
+        "data_cache",
+        "endpoint_url",
+        "etag_cache",
+        "main_dict",
+        "max_pool_connections",
+        "p_consistency_checks",
+        "region",
+        "root_prefix",
+        "wrapped_dict",
+    }
+)
+
+
 @functools.cache
 def declared_store_kinds() -> Mapping[str, tuple[str, str]]:
     """Return ``{kind: (import target, distribution)}`` of every installed store kind.
@@ -287,8 +309,8 @@ def parameter_vocabulary() -> frozenset[str]:
             try:
                 _load_kind(kind)
             except MissingBackendError:
-                continue  # not installed: it defines no names here
-    return _registered_vocabulary()
+                continue  # not installed: its names come from the bundled list
+    return _registered_vocabulary() | _BUNDLED_PARAMETER_NAMES
 
 
 def is_parameter_name(name: str) -> bool:
