@@ -209,8 +209,9 @@ def tests_isolated(session: nox.Session, package: str) -> None:
     session.run("pytest", *(session.posargs or PARALLEL + [f"tests/{folder}" for folder in tests_folders]))
 
 
-# numpy: values of the tests (streamed arrays, copies, digests); no package requires it.
-_ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "numpy"}
+# numpy, pandas: values of the tests (streamed arrays, copies, json documents, memoize digests);
+# no package requires them.
+_ISOLATED_TEST_DEPS = {"pytest", "pytest-timeout", "pytest-xdist", "hypothesis", "numpy", "pandas"}
 _META_TEST_DEPS = {"nox"}  # tests/meta checks the noxfile
 # pytest-xdist, one worker per core: many tests wait (S3 timestamps, other processes), so this
 # roughly halves the suite's wall time on two cores. Arguments after `--` replace it.

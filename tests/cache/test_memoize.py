@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import persidict
 from persidict_cache import MemoizedFunction, MemoStats, memoize
 from persidict_core import FileDirDict, LocalDict, MutationPolicyError, PersiDict, SerializationError
 
@@ -26,12 +25,6 @@ def _counted(store: PersiDict, **options: Any) -> tuple[MemoizedFunction[..., An
         return x + y
 
     return memoize(store, **options)(add), calls
-
-
-def test_exported_from_the_facade() -> None:
-    assert persidict.memoize is memoize
-    assert persidict.MemoizedFunction is MemoizedFunction
-    assert persidict.MemoStats is MemoStats
 
 
 def test_results_are_stored_under_module_qualname_digest(tmp_path: Path) -> None:
