@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeAlias
 
@@ -17,6 +18,7 @@ from persidict_core import (
     ETagValue,
     ItemNotAvailableFlag,
     KeyLike,
+    MutationPolicyError,
     OperationResult,
     PersiDict,
     RetrieveValueFlag,
@@ -122,6 +124,18 @@ class ConditionalDelegation(PersiDict):
         """The store conditional operations go to (the wrapped store)."""
         return self._main
 
+    @contextlib.contextmanager
+    def _refusals_as_own(self) -> Iterator[None]:
+        """Re-raise a refusal of the wrapped store as this store's (naming this store's policy)."""
+        try:
+            yield
+        except MutationPolicyError as error:
+            if error.policy == self.mutation_policy:
+                raise
+            raise MutationPolicyError(
+                self.mutation_policy, key=error.key, operation=error.operation
+            ) from error
+
     def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
         """Update the caches from an operation's outcome: the key's ETag and value after it.
 
@@ -142,9 +156,14 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Store ``value`` only if ``condition`` holds (see `PersiDict.set_item_if`)."""
-        result = self._delegate().set_item_if(
-            key, value=value, condition=condition, expected_etag=expected_etag, retrieve_value=retrieve_value
-        )
+        with self._refusals_as_own():
+            result = self._delegate().set_item_if(
+                key,
+                value=value,
+                condition=condition,
+                expected_etag=expected_etag,
+                retrieve_value=retrieve_value,
+            )
         self._absorb_result(key, result)
         return result
 
@@ -158,13 +177,14 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
-        result = self._delegate().setdefault_if(
-            key,
-            default_value=default_value,
-            condition=condition,
-            expected_etag=expected_etag,
-            retrieve_value=retrieve_value,
-        )
+        with self._refusals_as_own():
+            result = self._delegate().setdefault_if(
+                key,
+                default_value=default_value,
+                condition=condition,
+                expected_etag=expected_etag,
+                retrieve_value=retrieve_value,
+            )
         self._absorb_result(key, result)
         return result
 
@@ -172,7 +192,8 @@ class ConditionalDelegation(PersiDict):
         self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
     ) -> ConditionalOperationResult[Any]:
         """Delete the key only if ``condition`` holds (see `PersiDict.discard_if`)."""
-        result = self._delegate().discard_if(key, condition=condition, expected_etag=expected_etag)
+        with self._refusals_as_own():
+            result = self._delegate().discard_if(key, condition=condition, expected_etag=expected_etag)
         self._absorb_result(key, result)
         return result
 
@@ -180,7 +201,8 @@ class ConditionalDelegation(PersiDict):
         self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
     ) -> OperationResult[Any]:
         """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
-        result = self._delegate().transform_item(key, transformer=transformer, n_retries=n_retries)
+        with self._refusals_as_own():
+            result = self._delegate().transform_item(key, transformer=transformer, n_retries=n_retries)
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
         return result
 
