@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from persidict_core import FileDirDict, LocalDict, PersiDict
-from persidict_core.testing import PersiDictConformance, StoreFactory
+from persidict_core import EmptyDict, FileDirDict, LocalDict, PersiDict
+from persidict_core.testing import InputConformance, PersiDictConformance, StoreFactory
 
 
 class TestLocalDict(PersiDictConformance):
@@ -78,5 +78,46 @@ class TestFileDirDictSubdict(FileDirDictConformance):
         def factory(**params: Any) -> PersiDict:
             root = FileDirDict(base_dir=tmp_path / "root", digest_len=self.digest_len, **params)
             return root.get_subdict(("outer", f"s{next(counter)}"))
+
+        return factory
+
+
+class TestFileDirDictJson(FileDirDictConformance):
+    """The whole suite with json as the store's format (values go through jsonpickle)."""
+
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        counter = itertools.count()
+
+        def factory(**params: Any) -> PersiDict:
+            params.setdefault("serialization_format", "json")
+            return FileDirDict(base_dir=tmp_path / f"store{next(counter)}", **params)
+
+        return factory
+
+
+class TestFileDirDictUnlocked(FileDirDictConformance):
+    """Without locking the store is not atomic and has weak ETags: the suite takes those variants."""
+
+    @pytest.fixture
+    def store_factory(self, tmp_path: Path) -> StoreFactory:
+        counter = itertools.count()
+
+        def factory(**params: Any) -> PersiDict:
+            return FileDirDict(base_dir=tmp_path / f"store{next(counter)}", locking=False, **params)
+
+        return factory
+
+
+class TestEmptyDict(InputConformance):
+    """EmptyDict keeps nothing: only the part of the contract about refusals and emptiness applies."""
+
+    serializes_values: ClassVar[bool] = False
+    config_reopens_data: ClassVar[bool] = False
+
+    @pytest.fixture
+    def store_factory(self) -> StoreFactory:
+        def factory(**params: Any) -> PersiDict:
+            return EmptyDict(**params)
 
         return factory

@@ -653,6 +653,12 @@ class FileDirDict(PersiDict):
                         # Usually the file's own mtime (set by the write) is already past the
                         # old one; within one clock tick it is not, and is stepped past it.
                         mtime = self._stamp(fd, temp, st, current.st_mtime_ns + 1, at_least=True)
+                elif type(expected) is str and _regular_etag(_lstat_or_none(path), path) != expected:
+                    # Best effort without the lock: the check and the rename are two steps.
+                    os.close(fd)
+                    fd = -1
+                    os.unlink(temp)
+                    return None
             finally:
                 if fd >= 0:
                     os.close(fd)
