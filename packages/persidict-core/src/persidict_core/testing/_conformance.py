@@ -36,7 +36,10 @@ __all__ = ["InputConformance", "PersiDictConformance", "StoreFactory"]
 
 
 class StoreFactory(Protocol):
-    """Builds a new, empty store at a fresh location."""
+    """Builds a new, empty store at a fresh location, with the parameters given.
+
+    A store that is always append-only (a write-once wrapper) may ignore ``append_only=False``.
+    """
 
     def __call__(
         self,

@@ -27,6 +27,7 @@ from .._conditional import (
 from .._errors import MutationPolicyError
 from .._jokers import DELETE_CURRENT, KEEP_CURRENT
 from .._persidict import PersiDict
+from ._conformance import _FOREIGN_ETAG, _satisfied
 
 __all__ = ["StoreStateMachine", "run_state_machine", "store_state_machine"]
 
@@ -35,7 +36,6 @@ Key = tuple[str, ...]
 # Few keys, so operations often meet: a key, keys below a key of the same name, a deeper one.
 _KEYS: Final[tuple[Key, ...]] = (("a",), ("b",), ("a", "x"), ("a", "y"), ("c", "x", "z"))
 _PREFIXES: Final[tuple[Key, ...]] = (("a",), ("c",), ("c", "x"), ("nothing",))
-_FOREIGN_ETAG: Final = "no-such-etag"
 _MISSING: Final = object()
 
 _keys = st.sampled_from(_KEYS)
@@ -49,14 +49,6 @@ _conditions = st.sampled_from((ANY_ETAG, ETAG_IS_THE_SAME, ETAG_HAS_CHANGED))
 _retrievals = st.sampled_from((ALWAYS_RETRIEVE, NEVER_RETRIEVE, IF_ETAG_CHANGED))
 # Which ETag the caller claims to know: the current one, an older one, a made-up one, or "absent".
 _expectations = st.sampled_from(("actual", "stale", "foreign", "absent"))
-
-
-def _satisfied(condition: Any, expected: Any, actual: Any) -> bool:
-    if condition is ETAG_IS_THE_SAME:
-        return bool(expected == actual)
-    if condition is ETAG_HAS_CHANGED:
-        return bool(expected != actual)
-    return True
 
 
 class StoreStateMachine(RuleBasedStateMachine):
