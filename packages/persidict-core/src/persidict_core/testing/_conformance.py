@@ -968,7 +968,8 @@ class PersiDictConformance(InputConformance, ConditionalConformance):
         assert store.oldest_keys(0) == []
         assert store.newest_keys(10) == [("third",), ("second",), ("first",)]
         with pytest.raises(TypeError):
-            store.oldest_keys(2.5)  # type: ignore[arg-type]
+            not_an_int: Any = 2.5
+            store.oldest_keys(not_an_int)
         with pytest.raises(KeyError):
             store.timestamp("missing")
 
