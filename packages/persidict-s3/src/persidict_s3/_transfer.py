@@ -143,6 +143,9 @@ class _Staging:
         while written < len(view):
             written += self.file.write(view[written:]) or 0
 
+    def flush(self) -> None:
+        """Nothing to do: writes go straight to memory or the file (compressors call it)."""
+
     def getvalue(self) -> bytes:
         """The bytes written, while they are still in memory."""
         assert self._memory is not None
