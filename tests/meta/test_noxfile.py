@@ -65,3 +65,20 @@ def test_tests_check_verdict(passed: list[str], ok: bool, named: list[str]) -> N
         assert version in message.split("did not run", 1)[1]
     if not named:
         assert "did not run" not in message
+
+
+def test_integration_tests_are_marked_and_the_rest_is_not() -> None:
+    """The marker that the other interpreters and the isolated runs deselect picks the right tests."""
+    paths = ["tests/core/test_conditional_races.py", "tests/cli/test_commands.py", "tests/core/test_urls.py"]
+    collect = ["--collect-only", "-q", "-m", "integration", "-p", "no:cacheprovider"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", *collect, *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    selected = [line for line in listed.splitlines() if "::" in line]
+    assert any(line.startswith("tests/core/test_conditional_races.py::") for line in selected)
+    assert any(line.endswith("[s3]") for line in selected)  # the console script against S3
+    assert not any("[file]" in line or line.startswith("tests/core/test_urls.py") for line in selected)
+    assert noxfile.SKIP_INTEGRATION == ["-m", "not integration"]
