@@ -293,6 +293,42 @@ def test_a_lost_reply_to_a_large_conditional_create_is_the_success_it_was(
     assert store["k"] == value
 
 
+@pytest.mark.parametrize(
+    "retry_answer",
+    [Fault(status=412, code="PreconditionFailed"), Fault(status=404, code="NoSuchUpload")],
+    ids=["412", "NoSuchUpload"],
+)
+def test_a_refused_retry_of_a_complete_that_had_landed_is_recognized_by_its_write_id(
+    make_proxy: MakeProxy, bucket_name: str, retry_answer: Fault
+) -> None:
+    # S3 may answer the retry of a CompleteMultipartUpload whose first attempt completed with
+    # 412 (the object now exists) or NoSuchUpload (the upload is gone); moto answers 200. The
+    # proxy plays S3: the first Complete lands and its answer is lost, the retry is refused.
+    completes: list[str] = []
+    armed: list[bool] = []
+
+    def lose_then_refuse(method: str, path: str, number: int) -> Fault | None:
+        if armed and method == "POST" and "uploadId=" in path:
+            completes.append(path)
+            if len(completes) == 1:
+                return Fault(status=500, code="InternalError", after_forward=True)
+            return retry_answer
+        return None
+
+    proxy = make_proxy(fault=lose_then_refuse, serialize_writes=True)
+    store = BasicS3Dict(bucket_name, endpoint_url=proxy.url, client_config=RETRYING, **SMALL_PARTS)
+    store["k"] = big_value(1)
+    etag = store.etag("k")
+    assert etag is not None
+    armed.append(True)
+    value = big_value(2)
+    result = store.set_item_if("k", value=value, condition=ETAG_IS_THE_SAME, expected_etag=etag)
+    assert len(completes) == 2
+    assert result.condition_was_satisfied
+    assert result.resulting_etag == store.etag("k") != etag
+    assert store["k"] == value
+
+
 def test_a_failed_upload_leaves_no_parts_behind(make_proxy: MakeProxy, bucket_name: str) -> None:
     def refuse_parts(method: str, path: str, number: int) -> Fault | None:
         return Fault(status=403, code="AccessDenied") if method == "PUT" and "partNumber=" in path else None
