@@ -289,8 +289,8 @@ def docs_browser(session: nox.Session) -> None:
 
     Fails on a stylesheet that does not load, an empty API page, a class heading without its
     signature, a home page or code block that scrolls sideways, a name broken across lines in
-    a table, or a search that finds nothing. Needs ``apt-get install -y chromium``; Playwright
-    drives it and downloads no browser of its own.
+    a table, a private module named in a page, or a search that finds nothing. Needs ``apt-get
+    install -y chromium``; Playwright drives it and downloads no browser of its own.
     """
     install(session, groups=("docs", "docs-browser"))
     session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,10 @@ def test_nox_list_only_lists(tmp_path: Path) -> None:
     shutil.copy2(ROOT / "noxfile.py", tmp_path / "noxfile.py")
     shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     before = _files(tmp_path)
+    # Python's own bytecode cache of the imported noxfile (__pycache__/) is not nox's doing.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     listed = subprocess.run(
-        [sys.executable, "-m", "nox", "-l"], cwd=tmp_path, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "nox", "-l"], cwd=tmp_path, capture_output=True, text=True, check=True, env=env
     ).stdout
     assert "tests_check" in listed
     assert _files(tmp_path) == before  # no .nox/, no links, no other file
