@@ -22,6 +22,8 @@ Public API (everything else lives in private modules):
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._conditional import (
     ALWAYS_RETRIEVE,
     ANY_ETAG,
@@ -50,17 +52,13 @@ from ._conditional import (
 )
 from ._config import (
     KNOWN_PARAMETER_NAMES,
-    LocalDirPath,
-    NestedStoreConfig,
-    StoreConfig,
-    ValueClass,
     config_from_data,
     parameter_vocabulary,
     register_store_kind,
     store_factory,
     store_from_config,
 )
-from ._empty_dict import EmptyDict, EmptyDictConfig
+from ._empty_dict import EmptyDict
 from ._errors import (
     BackendError,
     ConcurrencyConflictError,
@@ -71,7 +69,7 @@ from ._errors import (
     PersiDictError,
     SerializationError,
 )
-from ._file_dir_dict import FileDirDict, FileDirDictConfig
+from ._file_dir_dict import FileDirDict
 from ._jokers import (
     DELETE_CURRENT,
     ETAG_HAS_NOT_CHANGED,
@@ -83,11 +81,36 @@ from ._jokers import (
     StatusFlag,
 )
 from ._json_codec import register_json_class
-from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
+from ._local_dict import LocalDict, LocalDictBackend
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
 from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config_models import (
+        EmptyDictConfig,
+        FileDirDictConfig,
+        LocalDictConfig,
+        LocalDirPath,
+        NestedStoreConfig,
+        StoreConfig,
+        ValueClass,
+    )
+
+# The config models are pydantic models: imported on first access (PEP 562), so that importing
+# a store does not load pydantic, the largest part of the import time.
+_CONFIG_MODELS = frozenset(
+    {
+        "EmptyDictConfig",
+        "FileDirDictConfig",
+        "LocalDictConfig",
+        "LocalDirPath",
+        "NestedStoreConfig",
+        "StoreConfig",
+        "ValueClass",
+    }
+)
 
 __all__ = [
     "ALWAYS_RETRIEVE",
@@ -164,3 +187,14 @@ __all__ = [
     "store_from_config",
     "to_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a config model (and pydantic) on first access."""
+    if name in _CONFIG_MODELS:
+        from . import _config_models
+
+        value = getattr(_config_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

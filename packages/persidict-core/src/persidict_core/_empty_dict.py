@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
-from ._config import StoreConfig
+from ._config import deferred_config_class
 from ._jokers import ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["EmptyDict", "EmptyDictConfig"]
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
 
-
-class EmptyDictConfig(StoreConfig):
-    """Configuration of an `EmptyDict`."""
-
-    kind: Literal["empty_dict"] = "empty_dict"
+__all__ = ["EmptyDict"]
 
 
 class EmptyDict(PersiDict):
@@ -37,7 +34,9 @@ class EmptyDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:EmptyDictConfig", "empty_dict"
+    )
     provides_etags: ClassVar[bool] = False
     atomic_conditional_writes: ClassVar[bool] = True  # nothing is stored: nothing can race
 

@@ -13,9 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
-
-from pydantic import NonNegativeInt, StrictBool
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -30,13 +28,16 @@ from persidict_safestr import (
 )
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
-from ._config import LocalDirPath, StoreConfig
+from ._config import deferred_config_class
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import EntryInfo, KeyLike, PersiDict, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 from ._urls import file_url, format_store_url
+
+if TYPE_CHECKING:
+    from ._config_models import FileDirDictConfig, StoreConfig
 
 if sys.platform == "win32":
     import msvcrt
@@ -116,22 +117,6 @@ class _Held(NamedTuple):
 
     fd: int
     thread_lock: threading.Lock | None
-
-
-class FileDirDictConfig(StoreConfig):
-    """Configuration of a `FileDirDict`."""
-
-    kind: Literal["file_dir_dict"] = "file_dir_dict"
-    base_dir: LocalDirPath
-    """Absolute path of the store's root directory."""
-    digest_len: NonNegativeInt = 0
-    """Length of the hash suffix added to every path element (for case-insensitive file systems)."""
-    fsync: StrictBool = True
-    """Sync each written file and its directory, so an acknowledged write survives power loss."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
-    locking: StrictBool = True
-    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
 
 
 def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
@@ -303,7 +288,9 @@ class FileDirDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:FileDirDictConfig", "file_dir_dict"
+    )
     atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
     strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig

@@ -10,17 +10,20 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagValue, ItemNotAvailableFlag
-from ._config import StoreConfig
+from ._config import deferred_config_class
 from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
+
+__all__ = ["LocalDict", "LocalDictBackend"]
 
 # Values of these types cannot be mutated, so handing out the stored object is safe.
 _IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
@@ -126,12 +129,6 @@ def _shared_value(stored: Any) -> Any:
     return stored
 
 
-class LocalDictConfig(StoreConfig):
-    """Configuration of a `LocalDict` (its in-memory contents are not part of it)."""
-
-    kind: Literal["local_dict"] = "local_dict"
-
-
 @dataclass(eq=False)
 class _Storage:
     """The shared in-memory tree: ``{format: {full key: (value, timestamp, etag)}}``."""
@@ -186,7 +183,9 @@ class LocalDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:LocalDictConfig", "local_dict"
+    )
     # Mutations hold the shared storage's lock; reads are single lookups of immutable entries.
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = True  # ETags come from one counter per storage

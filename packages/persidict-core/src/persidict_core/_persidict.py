@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
@@ -33,9 +33,10 @@ from ._conditional import (
     TransformingFunction,
 )
 from ._config import (
-    StoreConfig,
+    DeferredConfigClass,
     config_from_data,
     constructor_params,
+    deferred_config_class,
     register_store_kind,
     split_parameters,
     split_runtime_parts,
@@ -45,12 +46,15 @@ from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 from ._serialization import serialize
 
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
+
 __all__ = ["EntryInfo", "KeyLike", "PersiDict", "to_key"]
 
 KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
-_ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+_ConfigT = TypeVar("_ConfigT", bound="StoreConfig")
 _StoreT = TypeVar("_StoreT", bound="PersiDict")
 
 
@@ -83,6 +87,23 @@ class EntryInfo:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+class _ApplicableParameters:
+    """``PersiDict.applicable_parameters``: computed from ``config_class`` on first access.
+
+    Computing it when the class is created would import the config model (and pydantic) with
+    the store class.
+    """
+
+    def __get__(self, instance: object, owner: type[PersiDict]) -> frozenset[str]:
+        names = owner.__dict__.get("_applicable_parameters")
+        if names is None:
+            # The parameters a store uses are its config's fields: one field in one model.
+            names = frozenset(owner.config_class.model_fields) - {"kind"}
+            type.__setattr__(owner, "_applicable_parameters", names)
+        assert isinstance(names, frozenset)
+        return names
 
 
 def _key_or_none(key: object) -> NonEmptySafeStrTuple | None:
@@ -147,11 +168,16 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     `atomic_conditional_writes`.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = StoreConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:StoreConfig", None
+    )
     """The pydantic model describing stores of this class."""
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset(StoreConfig.model_fields) - {"kind"}
-    """The config fields of this store (derived from `config_class`; other names of the shared
-    vocabulary are ignored by the constructor)."""
+    if TYPE_CHECKING:
+        applicable_parameters: ClassVar[frozenset[str]]
+        """The config fields of this store (derived from `config_class`; other names of the
+        shared vocabulary are ignored by the constructor)."""
+    else:
+        applicable_parameters = _ApplicableParameters()
     provides_etags: ClassVar[bool] = True
     """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
     mutation_policy: ClassVar[str] = "append-only"
@@ -167,12 +193,15 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "config_class" in cls.__dict__:
-            # The parameters a store uses are its config's fields: one field in one model.
-            cls.applicable_parameters = frozenset(cls.config_class.model_fields) - {"kind"}
-            kind_field = cls.config_class.model_fields.get("kind")
+        declared = cls.__dict__.get("config_class")
+        if isinstance(declared, DeferredConfigClass):
+            # Registered by name: the model (and pydantic) is imported when first used.
+            if declared.kind is not None:
+                register_store_kind(declared.kind, declared, cls)
+        elif declared is not None:
+            kind_field = declared.model_fields.get("kind")
             if kind_field is not None and isinstance(kind_field.default, str):
-                register_store_kind(kind_field.default, cls.config_class, cls)
+                register_store_kind(kind_field.default, declared, cls)
 
     def __init__(self, config: StoreConfig) -> None:
         """Adopt a validated config; subclasses build it with `_make_config`."""
