@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -14,31 +12,19 @@ from persidict_core import (
     ETagIfExists,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
+    from ._config_models import AppendOnlyDictCachedConfig
 
-class AppendOnlyDictCachedConfig(StoreConfig):
-    """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
-
-    ``serialization_format`` and ``base_class_for_values`` are the main store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
-    main_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
+__all__ = ["AppendOnlyDictCached"]
 
 
 class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -75,7 +61,9 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:AppendOnlyDictCachedConfig", "append_only_dict_cached"
+    )
     _config: AppendOnlyDictCachedConfig
 
     def __init__(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -20,11 +20,13 @@ from persidict_core import (
     OperationResult,
     PersiDict,
     RetrieveValueFlag,
-    StoreConfig,
     TransformingFunction,
     store_from_config,
 )
 from persidict_safestr import NonEmptySafeStrTuple
+
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
 __all__ = ["ConditionalDelegation", "MainStoreListing", "StoreOrConfig", "require_store", "wrapper_config"]
 
@@ -41,9 +43,11 @@ def require_store(name: str, value: object, owner: str) -> PersiDict:
     Raises:
         TypeError: ``value`` is neither a store nor a store's config.
     """
-    if isinstance(value, StoreConfig) or (
-        isinstance(value, Mapping) and not isinstance(value, PersiDict) and "kind" in value
-    ):
+    if isinstance(value, PersiDict):
+        return value
+    from persidict_core import StoreConfig  # a pydantic model: imported when a config is given
+
+    if isinstance(value, StoreConfig) or (isinstance(value, Mapping) and "kind" in value):
         value = store_from_config(value)
     if not isinstance(value, PersiDict):
         raise TypeError(f"{owner}: {name} must be a PersiDict (a store), got {type(value).__name__}")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Final, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -13,35 +11,21 @@ from persidict_core import (
     VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
     ETagIfExists,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["MutableDictCached", "MutableDictCachedConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import MutableDictCachedConfig
+
+__all__ = ["MutableDictCached"]
 
 _NO_VALUE: Final = object()
-
-
-class MutableDictCachedConfig(StoreConfig):
-    """Configuration of a `MutableDictCached`: the configs of its three stores.
-
-    ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
-    store's.
-    """
-
-    kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
-    main_dict: NestedStoreConfig
-    """The store that holds the data (the source of truth)."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    etag_cache: NestedStoreConfig
-    """The store that keeps the main store's ETag of each cached value."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -86,7 +70,9 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:MutableDictCachedConfig", "mutable_dict_cached"
+    )
     _config: MutableDictCachedConfig
 
     def __init__(

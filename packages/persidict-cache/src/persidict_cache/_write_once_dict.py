@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numbers
 import random
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     DELETE_CURRENT,
@@ -17,36 +14,19 @@ from persidict_core import (
     KeepCurrentFlag,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
+    from ._config_models import WriteOnceDictConfig
 
-class WriteOnceDictConfig(StoreConfig):
-    """Configuration of a `WriteOnceDict`.
-
-    ``serialization_format`` and ``base_class_for_values`` are the wrapped store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["write_once_dict"] = "write_once_dict"
-    wrapped_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    p_consistency_checks: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Probability (0 to 1) that a repeated write is compared with the stored value."""
-
-    @field_validator("p_consistency_checks", mode="before")
-    @classmethod
-    def _real_number(cls, value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"p_consistency_checks must be a number from 0 to 1, got {value!r}")
-        return float(value)
+__all__ = ["WriteOnceDict"]
 
 
 class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -82,7 +62,9 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:WriteOnceDictConfig", "write_once_dict"
+    )
     mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
@@ -143,7 +125,9 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             return
         fields = {name: getattr(self._config, name) for name in type(self._config).model_fields}
         fields["p_consistency_checks"] = 0.0 if value is None else value
-        self._config = WriteOnceDictConfig(**fields)
+        from ._config_models import WriteOnceDictConfig as config_model
+
+        self._config = config_model(**fields)
         self._p = self._config.p_consistency_checks
 
     @property

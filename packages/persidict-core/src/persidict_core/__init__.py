@@ -10,7 +10,8 @@ Public API (everything else lives in private modules):
   (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
-  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs), `deferred_config_class`
+  (a store's config model imported on first use, so that importing the store loads no pydantic);
 * store URLs: `open_store` (``./data``, ``file://``, ``memory://``, ``s3://``, ``@config.json``),
   `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
   `format_store_url`;
@@ -22,6 +23,7 @@ Public API (everything else lives in private modules):
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._conditional import (
@@ -53,12 +55,12 @@ from ._conditional import (
 from ._config import (
     KNOWN_PARAMETER_NAMES,
     config_from_data,
+    deferred_config_class,
     parameter_vocabulary,
     register_store_kind,
     store_factory,
     store_from_config,
 )
-from ._empty_dict import EmptyDict
 from ._errors import (
     BackendError,
     ConcurrencyConflictError,
@@ -81,10 +83,8 @@ from ._jokers import (
     StatusFlag,
 )
 from ._json_codec import register_json_class
-from ._local_dict import LocalDict, LocalDictBackend
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
-from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -97,20 +97,29 @@ if TYPE_CHECKING:
         StoreConfig,
         ValueClass,
     )
+    from ._empty_dict import EmptyDict
+    from ._local_dict import LocalDict, LocalDictBackend
+    from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 
-# The config models are pydantic models: imported on first access (PEP 562), so that importing
-# a store does not load pydantic, the largest part of the import time.
-_CONFIG_MODELS = frozenset(
-    {
-        "EmptyDictConfig",
-        "FileDirDictConfig",
-        "LocalDictConfig",
-        "LocalDirPath",
-        "NestedStoreConfig",
-        "StoreConfig",
-        "ValueClass",
-    }
-)
+# Imported on first access (PEP 562), so that importing FileDirDict does no more than it needs:
+# the config models are pydantic models (pydantic is the largest part of the import time), the
+# other stores and store URLs are modules of their own (URLs need urllib.parse).
+_LAZY_NAMES: dict[str, str] = {
+    "EmptyDictConfig": "_config_models",
+    "FileDirDictConfig": "_config_models",
+    "LocalDictConfig": "_config_models",
+    "LocalDirPath": "_config_models",
+    "NestedStoreConfig": "_config_models",
+    "StoreConfig": "_config_models",
+    "ValueClass": "_config_models",
+    "EmptyDict": "_empty_dict",
+    "LocalDict": "_local_dict",
+    "LocalDictBackend": "_local_dict",
+    "StoreUrl": "_urls",
+    "format_store_url": "_urls",
+    "open_store": "_urls",
+    "register_url_scheme": "_urls",
+}
 
 __all__ = [
     "ALWAYS_RETRIEVE",
@@ -172,6 +181,7 @@ __all__ = [
     "ValueType",
     "__version__",
     "config_from_data",
+    "deferred_config_class",
     "deserialize",
     "format_store_url",
     "get_codec",
@@ -190,11 +200,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a config model (and pydantic) on first access."""
-    if name in _CONFIG_MODELS:
-        from . import _config_models
+    """Import a lazily exported name on first access (see ``_LAZY_NAMES``)."""
+    try:
+        module_name = _LAZY_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value
+    return value
 
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    """List the public names, including those not imported yet."""
+    return sorted(set(globals()) | set(__all__))

@@ -87,10 +87,22 @@ class DeferredConfigClass:
 
 
 def deferred_config_class(path: str, kind: str | None) -> Any:
-    """Return the ``config_class`` of a store whose model ``path`` (``"module:Name"``) is imported later.
+    """Name a store's config model by its import path, to be imported on first use.
 
-    ``kind`` is the model's ``kind`` default (registered with the store class right away);
-    None for an abstract store. Typed ``Any`` so that it can stand for ``type[StoreConfig]``.
+    A store class sets ``config_class = deferred_config_class("pkg._models:MyConfig", "my_kind")``
+    instead of the model itself, so that importing the store class loads no pydantic (the
+    largest part of persidict's import time). The model is imported when first needed (the
+    first store created, its ``config_class`` read); reading ``MyStore.config_class`` returns
+    the model class. The kind is registered with the store class right away, so
+    `store_from_config` finds it.
+
+    Args:
+        path: ``"module:QualName"`` of a `StoreConfig` subclass.
+        kind: The model's ``kind`` default (None for an abstract store without a kind).
+
+    Returns:
+        A descriptor to assign to ``config_class`` (typed ``Any`` so that it stands for
+        ``type[StoreConfig]``).
     """
     return DeferredConfigClass(path, kind)
 
@@ -108,9 +120,9 @@ in ``pyproject.toml``); loading it imports the module, whose store classes regis
 # persidict's own kinds, used when the installed metadata declares none (running from a
 # source tree) and to name the distribution to install when a kind's package is missing.
 _BUNDLED_KINDS: Final[Mapping[str, tuple[str, str]]] = {
-    "file_dir_dict": ("persidict_core", "persidict-core"),
-    "local_dict": ("persidict_core", "persidict-core"),
-    "empty_dict": ("persidict_core", "persidict-core"),
+    "file_dir_dict": ("persidict_core:FileDirDict", "persidict-core"),
+    "local_dict": ("persidict_core:LocalDict", "persidict-core"),
+    "empty_dict": ("persidict_core:EmptyDict", "persidict-core"),
     "mutable_dict_cached": ("persidict_cache", "persidict-cache"),
     "append_only_dict_cached": ("persidict_cache", "persidict-cache"),
     "write_once_dict": ("persidict_cache", "persidict-cache"),
@@ -178,11 +190,14 @@ def register_store_kind(
 
 
 def _load_kind(kind: str) -> None:
-    """Import the module that provides ``kind`` (it registers the kind on import)."""
+    """Import the store class that provides ``kind`` (it registers the kind when created)."""
     target, distribution = declared_store_kinds()[kind]
-    module = target.partition(":")[0].strip()
+    module_name, _, attribute = (part.strip() for part in target.partition(":"))
     try:
-        importlib.import_module(module)
+        module = importlib.import_module(module_name)
+        if attribute:
+            # The class itself: a package may import it on first access (persidict_core does).
+            getattr(module, attribute.partition(".")[0])
     except ImportError as exc:
         raise MissingBackendError(
             f"A store of kind {kind!r} needs the {distribution} distribution: pip install {distribution}"

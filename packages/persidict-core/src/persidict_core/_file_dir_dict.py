@@ -34,7 +34,6 @@ from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import EntryInfo, KeyLike, PersiDict, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
-from ._urls import file_url, format_store_url
 
 if TYPE_CHECKING:
     from ._config_models import FileDirDictConfig, StoreConfig
@@ -1045,6 +1044,8 @@ class FileDirDict(PersiDict):
 
     def to_url(self) -> str:
         """Return the ``file://`` URL of this store (non-default parameters in its query)."""
+        from ._urls import file_url, format_store_url  # urllib.parse: not needed to import a store
+
         return format_store_url(file_url(self._base_dir), self._config, {"base_dir": self._base_dir})
 
     def _clear(self) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import quote
-
-from pydantic import JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -19,7 +17,7 @@ from persidict_core import (
     KeyLike,
     PersiDict,
     SerializationError,
-    StoreConfig,
+    deferred_config_class,
     deserialize,
     format_store_url,
     serialize,
@@ -29,7 +27,12 @@ from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_el
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
 
-__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of", "s3_store_url"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import BasicS3DictConfig
+
+__all__ = ["BasicS3Dict", "content_type_of", "normalize_root_prefix", "s3_store_url"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
@@ -59,33 +62,6 @@ def s3_store_url(config: StoreConfig, *, cache: bool) -> str:
     if cache:
         return url
     return url + ("&" if "?" in url else "?") + "cache=none"
-
-
-class BasicS3DictConfig(StoreConfig):
-    """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
-
-    # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
-    kind: str = "basic_s3_dict"
-    bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3; the default,
-    ``"my_bucket"``, is not a valid AWS bucket name (AWS refuses to create it)."""
-    region: str | None = None
-    """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
-    root_prefix: str = ""
-    """Prefix of every object name; stored ending with ``/`` when not empty."""
-    endpoint_url: str | None = None
-    """URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS or ``AWS_ENDPOINT_URL``."""
-    client_config: dict[str, JsonValue] | None = None
-    """botocore ``Config`` keyword arguments (retries, timeouts, ...) merged over our defaults."""
-    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
-    """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
-
-    @field_validator("root_prefix")
-    @classmethod
-    def _normalize_root_prefix(cls, value: str) -> str:
-        return normalize_root_prefix(value)
 
 
 class BasicS3Dict(PersiDict):
@@ -135,7 +111,9 @@ class BasicS3Dict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_s3"
 
-    config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_s3._config_models:BasicS3DictConfig", "basic_s3_dict"
+    )
     # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
     atomic_conditional_writes: ClassVar[bool] = True
     # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
@@ -173,6 +151,8 @@ class BasicS3Dict(PersiDict):
                 **other_params,
             )
         )
+        from ._config_models import BasicS3DictConfig
+
         assert isinstance(config, BasicS3DictConfig)
         if connection is None:
             connection = S3Connection(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
-
-from pydantic import NonNegativeInt
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
@@ -25,32 +23,26 @@ from persidict_core import (
     FileDirDict,
     ItemNotAvailableFlag,
     KeyLike,
-    LocalDirPath,
     OperationResult,
     PersiDict,
     RetrieveValueFlag,
-    StoreConfig,
     TransformingFunction,
+    deferred_config_class,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, s3_store_url
+from ._basic_s3_dict import BasicS3Dict, s3_store_url
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 
-__all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import S3DictConfig
+
+__all__ = ["S3Dict", "S3Dict_FileDirCached"]
 
 _ABSENT = object()
-
-
-class S3DictConfig(BasicS3DictConfig):
-    """Configuration of an `S3Dict`: a `BasicS3DictConfig` plus where its local cache lives."""
-
-    kind: str = "s3_dict"
-    base_dir: LocalDirPath = "__s3_dict__"
-    """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
-    digest_len: NonNegativeInt = 8
-    """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
 
 
 def _endpoint_label(endpoint_url: str) -> str:
@@ -119,7 +111,9 @@ class S3Dict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_s3"
 
-    config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_s3._config_models:S3DictConfig", "s3_dict"
+    )
     # Conditional operations are the BasicS3Dict's conditional requests (see there).
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = False
@@ -160,6 +154,8 @@ class S3Dict(PersiDict):
                 **other_params,
             )
         )
+        from ._config_models import S3DictConfig
+
         assert isinstance(config, S3DictConfig)
         main = BasicS3Dict(**_main_params(config), connection=connection)
         super().__init__(config)
@@ -398,6 +394,8 @@ class S3Dict(PersiDict):
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:
     """The `BasicS3Dict` parameters of an `S3Dict` config."""
+    from ._config_models import BasicS3DictConfig
+
     names = set(BasicS3DictConfig.model_fields) - {"kind"}
     return {name: getattr(config, name) for name in names}
 
