@@ -253,7 +253,8 @@ def test_importing_a_store_class_loads_no_pydantic() -> None:
         pytest.skip("persidict-s3 is not installed here")
     _run(
         "import sys\n"
-        "from persidict import FileDirDict, LocalDict, S3Dict, BasicS3Dict, MutableDictCached, WriteOnceDict\n"
+        "from persidict import BasicS3Dict, FileDirDict, LocalDict, S3Dict\n"
+        "from persidict import MutableDictCached, WriteOnceDict\n"
         "heavy = {'pydantic', 'pydantic_core', 'boto3', 'botocore', 'numpy', 'pandas', 'asyncio'}\n"
         "loaded = sorted(heavy & set(sys.modules))\n"
         "assert not loaded, loaded\n"
