@@ -84,7 +84,16 @@ from ._jokers import (
 )
 from ._json_codec import register_json_class
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
-from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
+from ._serialization import (
+    Codec,
+    deserialize,
+    deserialize_from,
+    get_codec,
+    is_text_format,
+    register_codec,
+    serialize,
+    serialize_to,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -183,6 +192,7 @@ __all__ = [
     "config_from_data",
     "deferred_config_class",
     "deserialize",
+    "deserialize_from",
     "format_store_url",
     "get_codec",
     "is_text_format",
@@ -193,6 +203,7 @@ __all__ = [
     "register_store_kind",
     "register_url_scheme",
     "serialize",
+    "serialize_to",
     "store_factory",
     "store_from_config",
     "to_key",

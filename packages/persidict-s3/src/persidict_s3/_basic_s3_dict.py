@@ -18,14 +18,20 @@ from persidict_core import (
     PersiDict,
     SerializationError,
     deferred_config_class,
-    deserialize,
     format_store_url,
-    serialize,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
+from ._transfer import (
+    DEFAULT_MULTIPART_CHUNKSIZE,
+    DEFAULT_MULTIPART_CONCURRENCY,
+    DEFAULT_MULTIPART_THRESHOLD,
+    PartSettings,
+    read_value,
+    write_value,
+)
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -97,6 +103,13 @@ class BasicS3Dict(PersiDict):
             defaults: retry mode "standard" with up to 5 retries, 10 s connect and 60 s read timeouts.
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        multipart_threshold: Values whose serialized size exceeds this many bytes (default
+            8 MiB) are uploaded in parts and read back in parallel ranges, streamed through a
+            temporary file (``pkl``: pickled straight into it), so they never sit in memory
+            as bytes; the reads check the length and the CRC32 of what arrived.
+        multipart_chunksize: Part size in bytes (default 8 MiB, at least 5 MiB, at most
+            5 GiB); larger for values that would otherwise need more than 10,000 parts.
+        multipart_concurrency: Parts transferred at once by one read or write (default 8).
         connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
             parent's: no new client, no bucket check); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
@@ -133,6 +146,9 @@ class BasicS3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        multipart_chunksize: int = DEFAULT_MULTIPART_CHUNKSIZE,
+        multipart_concurrency: int = DEFAULT_MULTIPART_CONCURRENCY,
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
@@ -148,6 +164,9 @@ class BasicS3Dict(PersiDict):
                 client_config=client_config,
                 max_pool_connections=max_pool_connections,
                 compression=compression,
+                multipart_threshold=multipart_threshold,
+                multipart_chunksize=multipart_chunksize,
+                multipart_concurrency=multipart_concurrency,
                 **other_params,
             )
         )
@@ -173,6 +192,9 @@ class BasicS3Dict(PersiDict):
         self._extension: str = "." + self._format
         self._content_type: str = content_type_of(self._format)
         self._compression: str | None = config.compression
+        self._parts = PartSettings(
+            config.multipart_threshold, config.multipart_chunksize, config.multipart_concurrency
+        )
 
     # ----------------------------------------------------------------- properties
     @property
@@ -235,18 +257,25 @@ class BasicS3Dict(PersiDict):
         self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         name = self._object_name(key)
-        result = self._connection.get(name, if_etag_differs, key=key)
+        try:
+            result = read_value(
+                self._connection,
+                name,
+                if_etag_differs,
+                self._format,
+                settings=self._parts,
+                context=self._context(key, name),
+                key=key,
+            )
+        except DeserializationError as exc:
+            exc.key, exc.location = key, self._url_of(name)
+            raise
         if result is None:
             raise KeyError(key)
         if result is NOT_MODIFIED:
             return ETAG_HAS_NOT_CHANGED
         assert isinstance(result, tuple)
-        body, etag = result
-        try:
-            return deserialize(body, self._format, context=self._context(key, name)), etag
-        except DeserializationError as exc:
-            exc.key, exc.location = key, self._url_of(name)
-            raise
+        return result
 
     def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
         if only_if_absent:
@@ -254,30 +283,40 @@ class BasicS3Dict(PersiDict):
             if etag is None:
                 raise self._refuse_mutation(key, "overwrite")
             return etag
-        name = self._object_name(key)
-        body = self._serialized(key, name, value)
-        result = self._connection.put(name, body, self._content_type, key=key)
+        result = self._put(key, value)
         assert isinstance(result, str)  # an unconditional put is never refused
         return result
 
     def _write_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagValue | None:
-        # One conditional PUT: S3 checks the condition and writes in one step. A refused
+        # One conditional request: S3 checks the condition and writes in one step. A refused
         # retry of an attempt that had landed is recognized by the connection (write ids).
-        name = self._object_name(key)
-        body = self._serialized(key, name, value)
         if expected_etag is ITEM_NOT_AVAILABLE:
-            result = self._connection.put(name, body, self._content_type, if_absent=True, key=key)
+            result = self._put(key, value, if_absent=True)
         else:
             assert isinstance(expected_etag, str)
-            result = self._connection.put(name, body, self._content_type, if_match=expected_etag, key=key)
+            result = self._put(key, value, if_match=expected_etag)
         return None if isinstance(result, WriteConflict) else result
 
-    def _serialized(self, key: NonEmptySafeStrTuple, name: str, value: Any) -> bytes:
+    def _put(
+        self, key: NonEmptySafeStrTuple, value: Any, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str | WriteConflict:
+        """Write ``value`` (in parts above the multipart threshold), optionally on a condition."""
+        name = self._object_name(key)
         try:
-            return serialize(
-                value, self._format, context=self._context(key, name), compression=self._compression
+            return write_value(
+                self._connection,
+                name,
+                value,
+                self._format,
+                compression=self._compression,
+                content_type=self._content_type,
+                settings=self._parts,
+                if_absent=if_absent,
+                if_match=if_match,
+                context=self._context(key, name),
+                key=key,
             )
         except SerializationError as exc:
             exc.key, exc.location = key, self._url_of(name)

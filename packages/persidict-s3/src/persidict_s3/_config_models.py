@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import JsonValue, NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, JsonValue, NonNegativeInt, PositiveInt, field_validator
 
 from persidict_core import LocalDirPath, StoreConfig
 
 from ._basic_s3_dict import normalize_root_prefix
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS
+from ._transfer import (
+    DEFAULT_MULTIPART_CHUNKSIZE,
+    DEFAULT_MULTIPART_CONCURRENCY,
+    DEFAULT_MULTIPART_THRESHOLD,
+    MAX_PART_SIZE,
+    MIN_PART_SIZE,
+)
 
 __all__ = ["BasicS3DictConfig", "S3DictConfig"]
 
@@ -38,6 +45,13 @@ class BasicS3DictConfig(StoreConfig):
     """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    multipart_threshold: PositiveInt = DEFAULT_MULTIPART_THRESHOLD
+    """Values larger than this many bytes (serialized) are uploaded in parts and read back in
+    parallel ranges, through a temporary file; smaller ones are one request each way."""
+    multipart_chunksize: int = Field(DEFAULT_MULTIPART_CHUNKSIZE, ge=MIN_PART_SIZE, le=MAX_PART_SIZE)
+    """Size of the parts (5 MiB to 5 GiB; raised for values that would need more than 10,000 parts)."""
+    multipart_concurrency: PositiveInt = DEFAULT_MULTIPART_CONCURRENCY
+    """Parts one read or write transfers at once."""
 
     @field_validator("root_prefix")
     @classmethod
