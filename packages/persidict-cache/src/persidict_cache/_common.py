@@ -80,22 +80,22 @@ class MainStoreListing(PersiDict):
 
     _main: PersiDict
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._main._timestamp(key)
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main.entry_timestamp(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
         return self._main.etag(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._main._iter_entries(with_values, with_timestamps)
+        return self._main.iter_entries(with_values, with_timestamps)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._main._iter_keys()
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main.iter_entry_keys()
 
-    def _count(self) -> int:
-        return self._main._count()
+    def count_entries(self) -> int:
+        return self._main.count_entries()
 
 
 class ConditionalDelegation(PersiDict):
@@ -184,7 +184,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
         return result
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         result = self._delegate().set_item_if(
@@ -197,7 +197,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(key, result.resulting_etag, result.new_value)
         return result.resulting_etag if result.condition_was_satisfied else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
