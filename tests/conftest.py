@@ -88,6 +88,42 @@ _REPORT_MODULE = "tests.reliability._report"
 _WORKER_FIGURES: Counter[str] = Counter()
 
 
+# Integration tests: they race spawned processes, moto's HTTP server or the console script in
+# subprocesses, so their outcome depends on the operating system and the servers, not on the
+# Python version, and they take most of the suite's time. `nox -s tests` runs them on the Python
+# that runs nox only (the other interpreters run `-m "not integration"`), and the isolated
+# package runs skip them too: they prove a package's dependencies, which the fast tests show.
+_INTEGRATION_PATHS = (
+    "tests/cli/test_cp.py",
+    "tests/reliability/",
+    "tests/core/test_conditional_races.py",
+    "tests/core/test_multiprocess.py",
+    "tests/cache/test_coherence_multiprocess.py",
+    "tests/cache/test_memoize_flight.py",
+    "tests/s3/test_conditional.py",
+    "tests/s3/test_http.py",
+    "tests/s3/test_memoize_s3.py",
+)
+
+
+def _is_integration(item: pytest.Item) -> bool:
+    path = item.path.as_posix()
+    if any(f"/{part}" in path for part in _INTEGRATION_PATHS):
+        return True
+    test_class = getattr(item, "cls", None)
+    if test_class is not None and test_class.__name__.endswith("OverHTTP"):  # conformance over moto's server
+        return True
+    # The console script's commands against S3 (the file-store variants stay fast).
+    return "/tests/cli/" in path and "s3" in item.name
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the integration tests ``integration`` (select or skip them with ``-m``)."""
+    for item in items:
+        if _is_integration(item):
+            item.add_marker(pytest.mark.integration)
+
+
 def _loaded_report() -> ModuleType | None:
     """Return the reliability report module if the reliability tests imported it, else None."""
     return sys.modules.get(_REPORT_MODULE)

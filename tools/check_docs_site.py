@@ -10,6 +10,7 @@ guide page and an API page into SCREENSHOT_DIR and fails when:
   the constructor's signature;
 * the home page scrolls sideways, or one of its code blocks does;
 * a name in a table breaks across lines;
+* a page's text or a tooltip names a private module of ours (``persidict_core._errors``);
 * the search box finds nothing for a word every page has.
 
 It drives the system's Chromium (``/usr/bin/chromium``, Debian's ``chromium`` package) through
@@ -81,6 +82,14 @@ _BROKEN_TABLE_NAMES = """() => [...document.querySelectorAll('.md-typeset table 
 _WIDE_TABLES = """() => [...document.querySelectorAll('.md-typeset__scrollwrap, .md-typeset__table')]
     .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
     .map(wrap => (wrap.querySelector('tr') || wrap).innerText.slice(0, 60))"""
+# Dotted paths through a private part (`persidict_core._errors.BackendError`) in the text or tooltips.
+_PRIVATE_PATHS = r"""() => {
+    const content = document.querySelector('.md-content');
+    const tips = [...content.querySelectorAll('[title]')].map(element => element.title);
+    const found = [content.innerText, ...tips].join('\n')
+        .match(/\bpersidict(?:_[a-z0-9]+)?(?:\.\w+)*\._[A-Za-z]\w*/g) || [];
+    return [...new Set(found)];
+}"""
 _STYLESHEETS = """() => [...document.querySelectorAll('link[rel=stylesheet]')]
     .filter(link => !link.sheet).map(link => link.getAttribute('href'))"""
 _HEADER_STYLED = """() => {
@@ -117,6 +126,7 @@ def check_page(page: Page, shot: Shot) -> list[str]:
     problems += [
         f"{shot.path}: table name breaks across lines: {name}" for name in page.evaluate(_BROKEN_TABLE_NAMES)
     ]
+    problems += [f"{shot.path}: names a private module: {path}" for path in page.evaluate(_PRIVATE_PATHS)]
     wide = page.evaluate(_WIDE_TABLES)
     problems += [f"{shot.path}: table scrolls sideways, first row: {row!r}" for row in wide]
     sideways = page.evaluate(_SIDEWAYS)

@@ -14,6 +14,11 @@ never asked to install anything. Later runs reuse it.
 Before starting nox it puts links to the supported Pythons it finds (``python3.X`` on PATH or
 in pyenv's versions folder) first on nox's PATH, so the ``tests-3.X`` sessions find them even
 where pyenv's shims would point elsewhere. Nothing is downloaded but nox and its dependencies.
+
+nox's sessions install with uv, which by default trusts only the certificates it bundles; it is
+told to trust the system's certificate store too, as pip does, so that behind a proxy whose
+certificate authority only the system knows (common on company networks) uv gets through
+wherever pip does.
 """
 
 from __future__ import annotations
@@ -114,17 +119,37 @@ def link_interpreters(folder: Path) -> dict[str, str | None]:
     return found
 
 
+# Recent uv reads UV_SYSTEM_CERTS, older releases UV_NATIVE_TLS (which recent ones, given it
+# alone, call deprecated): both are set.
+_UV_SYSTEM_CERTS = ("UV_SYSTEM_CERTS", "UV_NATIVE_TLS")
+# Settings by which a user already chose uv's certificates: left as they are.
+_CERTIFICATE_CHOICES = (*_UV_SYSTEM_CERTS, "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def nox_environment(environ: dict[str, str], links: Path | None) -> dict[str, str]:
+    """Return the environment to run nox in: ``environ``, with ``links`` first on PATH (if given).
+
+    uv is told to trust the system's certificate store unless the user chose its certificates.
+    """
+    env = dict(environ)
+    if not any(env.get(name) for name in _CERTIFICATE_CHOICES):
+        env.update(dict.fromkeys(_UV_SYSTEM_CERTS, "1"))
+    if links is not None:
+        env["PATH"] = os.pathsep.join([str(links), env.get("PATH", "")])
+    return env
+
+
 def main(argv: list[str]) -> int:
     """Bootstrap nox, then run it in the repository root with ``argv``; return nox's exit code."""
     python = ensure_nox(BOOTSTRAP / "venv")
-    env = dict(os.environ)
+    links = None
     if not _WINDOWS:
         links = BOOTSTRAP / "interpreters"
         found = link_interpreters(links)
         missing = [version for version, path in found.items() if path is None]
         if missing:
             print(f"run_nox: Python {', '.join(missing)} not found on this machine", file=sys.stderr)
-        env["PATH"] = os.pathsep.join([str(links), env.get("PATH", "")])
+    env = nox_environment(dict(os.environ), links)
     return subprocess.run([str(python), "-m", "nox", *argv], cwd=ROOT, env=env).returncode
 
 

@@ -8,12 +8,14 @@ on Debian, Ubuntu or Homebrew; the launcher must still bring up nox.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -99,3 +101,30 @@ def test_launcher_brings_up_nox_on_an_externally_managed_python(tmp_path: Path) 
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert stamp.stat().st_mtime_ns == made
+
+
+def _launcher() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_persidict_run_nox", ROOT / "tools" / "run_nox.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_nox_runs_with_uv_trusting_the_system_certificates(tmp_path: Path) -> None:
+    # uv bundles its own root certificates; behind a proxy whose authority only the system store
+    # knows, pip gets through and uv would not. The launcher makes uv use the system store.
+    env = _launcher().nox_environment({"PATH": "/usr/bin:/bin", "HOME": "/home/x"}, tmp_path)
+    assert env["UV_SYSTEM_CERTS"] == "1"
+    assert env["UV_NATIVE_TLS"] == "1"  # the name older uv releases read
+    assert env["PATH"] == os.pathsep.join([str(tmp_path), "/usr/bin:/bin"])
+    assert env["HOME"] == "/home/x"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"SSL_CERT_FILE": "/etc/my-ca.pem"}, {"SSL_CERT_DIR": "/etc/my-certs"}, {"UV_SYSTEM_CERTS": "false"}],
+)
+def test_a_certificate_choice_of_the_user_is_kept(choice: dict[str, str]) -> None:
+    env = _launcher().nox_environment({"PATH": "/usr/bin", **choice}, None)
+    assert env == {"PATH": "/usr/bin", **choice}  # nothing added, PATH untouched without links

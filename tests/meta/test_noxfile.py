@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,10 @@ def test_nox_list_only_lists(tmp_path: Path) -> None:
     shutil.copy2(ROOT / "noxfile.py", tmp_path / "noxfile.py")
     shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     before = _files(tmp_path)
+    # Python's own bytecode cache of the imported noxfile (__pycache__/) is not nox's doing.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     listed = subprocess.run(
-        [sys.executable, "-m", "nox", "-l"], cwd=tmp_path, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "nox", "-l"], cwd=tmp_path, capture_output=True, text=True, check=True, env=env
     ).stdout
     assert "tests_check" in listed
     assert _files(tmp_path) == before  # no .nox/, no links, no other file
@@ -65,3 +68,20 @@ def test_tests_check_verdict(passed: list[str], ok: bool, named: list[str]) -> N
         assert version in message.split("did not run", 1)[1]
     if not named:
         assert "did not run" not in message
+
+
+def test_integration_tests_are_marked_and_the_rest_is_not() -> None:
+    """The marker that the other interpreters and the isolated runs deselect picks the right tests."""
+    paths = ["tests/core/test_conditional_races.py", "tests/cli/test_commands.py", "tests/core/test_urls.py"]
+    collect = ["--collect-only", "-q", "-m", "integration", "-p", "no:cacheprovider"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", *collect, *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
+    selected = [line for line in listed.splitlines() if "::" in line]
+    assert any(line.startswith("tests/core/test_conditional_races.py::") for line in selected)
+    assert any(line.endswith("[s3]") for line in selected)  # the console script against S3
+    assert not any("[file]" in line or line.startswith("tests/core/test_urls.py") for line in selected)
+    assert noxfile.SKIP_INTEGRATION == ["-m", "not integration"]

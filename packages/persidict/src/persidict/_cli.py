@@ -278,6 +278,14 @@ def cli(debug: bool) -> None:
 
 url_argument = click.argument("url", metavar="URL")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+workers_option = click.option(
+    "--workers",
+    "-w",
+    default=_DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Threads.",
+)
 
 
 @cli.command("ls")
@@ -535,14 +543,7 @@ def _already_copied(source: PersiDict, target: PersiDict, src: EntryInfo, dst: E
 @click.argument("src", metavar="SRC")
 @click.argument("dst", metavar="DST")
 @click.option("--prefix", "-p", default=None, help="Copy only the keys under this prefix.")
-@click.option(
-    "--workers",
-    "-w",
-    default=_DEFAULT_WORKERS,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Threads.",
-)
+@workers_option
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would be copied; write nothing.")
 @click.option("--skip-existing", is_flag=True, help="Skip every key the destination has, without comparing.")
 @json_option
@@ -611,14 +612,7 @@ def _guarded(func: Callable[[NonEmptySafeStrTuple], _T]) -> Callable[[NonEmptySa
 # ----------------------------------------------------------------------------- verify, info
 @cli.command("verify")
 @url_argument
-@click.option(
-    "--workers",
-    "-w",
-    default=_DEFAULT_WORKERS,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Threads.",
-)
+@workers_option
 @json_option
 def verify_command(url: str, workers: int, as_json: bool) -> int:
     """Read every value; list the keys that cannot be read (exit status 1 if any)."""

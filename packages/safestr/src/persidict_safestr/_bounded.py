@@ -20,6 +20,12 @@ DEFAULT_CACHE_SIZE: Final = 8192
 """The default number of entries of a `BoundedCache` or `BoundedSet`."""
 
 
+def _checked_max_size(max_size: int) -> int:
+    if max_size < 1:
+        raise ValueError(f"max_size must be at least 1, got {max_size}")
+    return max_size
+
+
 class BoundedCache(dict[_K, _V]):
     """A ``dict`` of at most ``max_size`` entries, filled with `remember`.
 
@@ -34,9 +40,7 @@ class BoundedCache(dict[_K, _V]):
 
     def __init__(self, max_size: int = DEFAULT_CACHE_SIZE) -> None:
         super().__init__()
-        if max_size < 1:
-            raise ValueError(f"max_size must be at least 1, got {max_size}")
-        self.max_size = max_size
+        self.max_size = _checked_max_size(max_size)
 
     def remember(self, key: _K, value: _V) -> _V:
         """Store ``value`` under ``key`` (emptying the cache first if it is full) and return it."""
@@ -60,9 +64,7 @@ class BoundedSet(set[_K]):
 
     def __init__(self, max_size: int = DEFAULT_CACHE_SIZE) -> None:
         super().__init__()
-        if max_size < 1:
-            raise ValueError(f"max_size must be at least 1, got {max_size}")
-        self.max_size = max_size
+        self.max_size = _checked_max_size(max_size)
 
     def remember(self, member: _K) -> None:
         """Add ``member`` (emptying the set first if it is full)."""
