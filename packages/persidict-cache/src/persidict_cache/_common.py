@@ -104,10 +104,11 @@ class ConditionalDelegation(PersiDict):
     Each conditional method is handed whole to the wrapped store's public method of the same
     name, so its check and its mutation are the wrapped store's one atomic step and the
     wrapper adds no window of its own; the result then updates the wrapper's caches
-    (`_absorb`). The primitives that the base class builds ``setdefault``, ``pop`` and
-    ``popitem`` on delegate the same way, as compare-and-swaps on an exact ETag. Reads
-    (``get_with_etag``, ``get_item_if``) stay the base class's, on the wrapper's cached
-    ``_read``: a valid cached value is not transferred again.
+    (`_absorb`). The contract's `write_entry_if_etag` and `delete_entry_if_etag`, on which the
+    base class builds ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as
+    compare-and-swaps on an exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the
+    base class's, on the wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a
+    valid cached value is not transferred again.
     """
 
     _main: PersiDict

@@ -320,6 +320,7 @@ class ConditionalConformance:
         store["k"] = "v"
         for primitive in (
             "read_entry",
+            "read_entry_if_changed",
             "entry_etag",
             "write_entry",
             "delete_entry",
