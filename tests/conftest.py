@@ -113,6 +113,9 @@ def _is_integration(item: pytest.Item) -> bool:
     test_class = getattr(item, "cls", None)
     if test_class is not None and test_class.__name__.endswith("OverHTTP"):  # conformance over moto's server
         return True
+    # Large S3 values over moto's server (the in-process variants stay fast).
+    if path.endswith("/tests/s3/test_multipart.py"):
+        return "[http]" in item.name or "server_url" in getattr(item, "fixturenames", ())
     # The console script's commands against S3 (the file-store variants stay fast).
     return "/tests/cli/" in path and "s3" in item.name
 

@@ -6,10 +6,12 @@ and hooks change what happens on the way:
 * ``latency``: seconds added to every request (a realistic S3 round trip for benchmarks);
 * ``fault``: a callable deciding, per request, to answer an S3 error instead (503 SlowDown,
   500, 403, ...), either without forwarding or after forwarding (a reply lost on the way back);
-* ``serialize_writes``: PUTs and DELETEs of one object are forwarded one at a time, as S3
-  itself serializes them; moto checks ``If-None-Match`` and ``If-Match`` but then writes or
-  deletes without a lock, so without this a conditional-write race cannot tell a correct
-  client from a racy one.
+* ``serialize_writes``: PUTs, POSTs and DELETEs of one object are forwarded one at a time, as
+  S3 itself serializes them; moto checks ``If-None-Match`` and ``If-Match`` (on PutObject,
+  DeleteObject and CompleteMultipartUpload, a POST) but then writes or deletes without a
+  lock, so without this a conditional-write race cannot tell a correct client from a racy one;
+* ``transform``: a callable that may replace the body of an answer on its way back (a
+  response cut short, a flipped byte), keeping the headers but the length consistent.
 
 It also counts requests and response body bytes per method. The proxy is bounded (at most
 ``max_concurrency`` requests forwarded at once, idle connections closed after a few seconds)
@@ -22,14 +24,14 @@ import http.client
 import socket
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Final
 from urllib.parse import urlsplit
 
-__all__ = ["Fault", "FaultHook", "S3Proxy", "every_nth"]
+__all__ = ["Fault", "FaultHook", "S3Proxy", "TransformHook", "every_nth"]
 
 _HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
@@ -55,6 +57,9 @@ class Fault:
 FaultHook = Callable[[str, str, int], "Fault | None"]
 """``hook(method, path, request number) -> Fault or None`` (request numbers start at 1)."""
 
+TransformHook = Callable[[str, str, Mapping[str, str], int, bytes], bytes]
+"""``hook(method, path, request headers, status, body) -> body to send instead``."""
+
 
 def every_nth(n: int, fault: Fault | None = None, methods: frozenset[str] | None = None) -> FaultHook:
     """Return a hook failing every ``n``-th request (of ``methods``, default all) with ``fault``."""
@@ -79,7 +84,8 @@ class S3Proxy:
         upstream_url: The moto server, e.g. ``http://127.0.0.1:5123``.
         latency: Seconds added to every request.
         fault: Optional `FaultHook`.
-        serialize_writes: Forward PUTs and DELETEs of one object path one at a time.
+        serialize_writes: Forward PUTs, POSTs and DELETEs of one object path one at a time.
+        transform: Optional `TransformHook` rewriting answers' bodies.
         max_concurrency: Requests forwarded at once, at most.
     """
 
@@ -90,6 +96,7 @@ class S3Proxy:
         latency: float = 0.0,
         fault: FaultHook | None = None,
         serialize_writes: bool = False,
+        transform: TransformHook | None = None,
         max_concurrency: int = 64,
     ) -> None:
         parts = urlsplit(upstream_url)
@@ -98,6 +105,7 @@ class S3Proxy:
         self.latency = latency
         self.fault = fault
         self.serialize_writes = serialize_writes
+        self.transform = transform
         self.requests = Counter[str]()
         self.body_bytes = Counter[str]()
         self.statuses = Counter[int]()
@@ -247,7 +255,7 @@ class S3Proxy:
                     self._error(fault, method)
                     return
                 with proxy._slots:
-                    if proxy.serialize_writes and method in {"PUT", "DELETE"}:
+                    if proxy.serialize_writes and method in {"PUT", "POST", "DELETE"}:
                         with proxy._lock:
                             path_lock = proxy._path_locks[self.path.split("?", 1)[0]]
                         with path_lock:
@@ -257,6 +265,8 @@ class S3Proxy:
                 if fault is not None:
                     self._error(fault, method)
                     return
+                if proxy.transform is not None:
+                    data = proxy.transform(method, self.path, dict(self.headers.items()), status, data)
                 self._send(status, headers, data, method)
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward

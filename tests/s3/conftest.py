@@ -23,7 +23,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.s3._proxy import FaultHook, S3Proxy  # noqa: E402
+from tests.s3._proxy import FaultHook, S3Proxy, TransformHook  # noqa: E402
 
 DUMMY_KEY_ID = "AKIAPERSIDICTTESTKEY"
 DUMMY_SECRET = "persidict-test-secret-0123456789abcdefSECRET"
@@ -66,9 +66,15 @@ def make_proxy(server_url: str) -> Iterator[Callable[..., S3Proxy]]:
     proxies: list[S3Proxy] = []
 
     def make(
-        *, latency: float = 0.0, fault: FaultHook | None = None, serialize_writes: bool = False
+        *,
+        latency: float = 0.0,
+        fault: FaultHook | None = None,
+        serialize_writes: bool = False,
+        transform: TransformHook | None = None,
     ) -> S3Proxy:
-        proxy = S3Proxy(server_url, latency=latency, fault=fault, serialize_writes=serialize_writes).start()
+        proxy = S3Proxy(
+            server_url, latency=latency, fault=fault, serialize_writes=serialize_writes, transform=transform
+        ).start()
         proxies.append(proxy)
         return proxy
 

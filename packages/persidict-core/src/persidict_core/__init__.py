@@ -85,7 +85,16 @@ from ._jokers import (
 from ._json_codec import register_json_class
 from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
-from ._serialization import Codec, deserialize, get_codec, is_text_format, register_codec, serialize
+from ._serialization import (
+    Codec,
+    deserialize,
+    deserialize_from,
+    get_codec,
+    is_text_format,
+    register_codec,
+    serialize,
+    serialize_to,
+)
 from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
 
@@ -150,6 +159,7 @@ __all__ = [
     "__version__",
     "config_from_data",
     "deserialize",
+    "deserialize_from",
     "format_store_url",
     "get_codec",
     "is_text_format",
@@ -160,6 +170,7 @@ __all__ = [
     "register_store_kind",
     "register_url_scheme",
     "serialize",
+    "serialize_to",
     "store_factory",
     "store_from_config",
     "to_key",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Final, Literal
 from urllib.parse import quote
 
-from pydantic import JsonValue, PositiveInt, field_validator
+from pydantic import Field, JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -20,14 +20,22 @@ from persidict_core import (
     PersiDict,
     SerializationError,
     StoreConfig,
-    deserialize,
     format_store_url,
-    serialize,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection, WriteConflict
+from ._transfer import (
+    DEFAULT_MULTIPART_CHUNKSIZE,
+    DEFAULT_MULTIPART_CONCURRENCY,
+    DEFAULT_MULTIPART_THRESHOLD,
+    MAX_PART_SIZE,
+    MIN_PART_SIZE,
+    PartSettings,
+    read_value,
+    write_value,
+)
 
 __all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of", "s3_store_url"]
 
@@ -81,6 +89,13 @@ class BasicS3DictConfig(StoreConfig):
     """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
     compression: Literal["lz4"] | None = None
     """Compress ``pkl`` values as lz4 frames (read back either way)."""
+    multipart_threshold: PositiveInt = DEFAULT_MULTIPART_THRESHOLD
+    """Values larger than this many bytes (serialized) are uploaded in parts and read back in
+    parallel ranges, through a temporary file; smaller ones are one request each way."""
+    multipart_chunksize: int = Field(DEFAULT_MULTIPART_CHUNKSIZE, ge=MIN_PART_SIZE, le=MAX_PART_SIZE)
+    """Size of the parts (5 MiB to 5 GiB; raised for values that would need more than 10,000 parts)."""
+    multipart_concurrency: PositiveInt = DEFAULT_MULTIPART_CONCURRENCY
+    """Parts one read or write transfers at once."""
 
     @field_validator("root_prefix")
     @classmethod
@@ -121,6 +136,13 @@ class BasicS3Dict(PersiDict):
             defaults: retry mode "standard" with up to 5 retries, 10 s connect and 60 s read timeouts.
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values.
+        multipart_threshold: Values whose serialized size exceeds this many bytes (default
+            8 MiB) are uploaded in parts and read back in parallel ranges, streamed through a
+            temporary file (``pkl``: pickled straight into it), so they never sit in memory
+            as bytes; the reads check the length and the CRC32 of what arrived.
+        multipart_chunksize: Part size in bytes (default 8 MiB, at least 5 MiB, at most
+            5 GiB); larger for values that would otherwise need more than 10,000 parts.
+        multipart_concurrency: Parts transferred at once by one read or write (default 8).
         connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
             parent's: no new client, no bucket check); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary (``base_dir``, ...) are
@@ -155,6 +177,9 @@ class BasicS3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        multipart_chunksize: int = DEFAULT_MULTIPART_CHUNKSIZE,
+        multipart_concurrency: int = DEFAULT_MULTIPART_CONCURRENCY,
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
@@ -170,6 +195,9 @@ class BasicS3Dict(PersiDict):
                 client_config=client_config,
                 max_pool_connections=max_pool_connections,
                 compression=compression,
+                multipart_threshold=multipart_threshold,
+                multipart_chunksize=multipart_chunksize,
+                multipart_concurrency=multipart_concurrency,
                 **other_params,
             )
         )
@@ -193,6 +221,9 @@ class BasicS3Dict(PersiDict):
         self._extension: str = "." + self._format
         self._content_type: str = content_type_of(self._format)
         self._compression: str | None = config.compression
+        self._parts = PartSettings(
+            config.multipart_threshold, config.multipart_chunksize, config.multipart_concurrency
+        )
 
     # ----------------------------------------------------------------- properties
     @property
@@ -252,28 +283,38 @@ class BasicS3Dict(PersiDict):
 
     # ----------------------------------------------------------------- primitives
     def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
-        """One GET: the object's body, decoded, and its ETag (see `PersiDict.read_entry`)."""
-        name = self._object_name(key)
-        result = self._connection.get(name, None, key=key)
-        if not isinstance(result, tuple):  # None: absent (NOT_MODIFIED needs an ETag to compare)
+        """One GET (ranged GETs in parallel for a large object): the value and its ETag."""
+        result = self._read_value(key, None)
+        if not isinstance(result, tuple):  # absent (no ETag to compare: never NOT_MODIFIED)
             raise KeyError(key)
-        return self._decoded(key, name, *result)
+        return result
 
     def read_entry_if_changed(
         self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         """One GET with ``If-None-Match``: an unchanged object is answered 304, with no body."""
-        name = self._object_name(key)
-        result = self._connection.get(name, etag, key=key)
+        result = self._read_value(key, etag)
         if result is None:
             raise KeyError(key)
         if not isinstance(result, tuple):
             return ETAG_HAS_NOT_CHANGED
-        return self._decoded(key, name, *result)
+        return result
 
-    def _decoded(self, key: NonEmptySafeStrTuple, name: str, body: bytes, etag: str) -> tuple[Any, str]:
+    def _read_value(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None
+    ) -> tuple[Any, str] | object | None:
+        """``(value, etag)``, `NOT_MODIFIED` (the ETag is still ``if_etag_differs``) or None (absent)."""
+        name = self._object_name(key)
         try:
-            return deserialize(body, self._format, context=self._context(key, name)), etag
+            return read_value(
+                self._connection,
+                name,
+                if_etag_differs,
+                self._format,
+                settings=self._parts,
+                context=self._context(key, name),
+                key=key,
+            )
         except DeserializationError as exc:
             exc.key, exc.location = key, self._url_of(name)
             raise
@@ -284,30 +325,40 @@ class BasicS3Dict(PersiDict):
             if etag is None:
                 raise self._refuse_mutation(key, "overwrite")
             return etag
-        name = self._object_name(key)
-        body = self._serialized(key, name, value)
-        result = self._connection.put(name, body, self._content_type, key=key)
+        result = self._put(key, value)
         assert isinstance(result, str)  # an unconditional put is never refused
         return result
 
     def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagValue | None:
-        # One conditional PUT: S3 checks the condition and writes in one step. A refused
+        # One conditional request: S3 checks the condition and writes in one step. A refused
         # retry of an attempt that had landed is recognized by the connection (write ids).
-        name = self._object_name(key)
-        body = self._serialized(key, name, value)
         if expected_etag is ITEM_NOT_AVAILABLE:
-            result = self._connection.put(name, body, self._content_type, if_absent=True, key=key)
+            result = self._put(key, value, if_absent=True)
         else:
             assert isinstance(expected_etag, str)
-            result = self._connection.put(name, body, self._content_type, if_match=expected_etag, key=key)
+            result = self._put(key, value, if_match=expected_etag)
         return None if isinstance(result, WriteConflict) else result
 
-    def _serialized(self, key: NonEmptySafeStrTuple, name: str, value: Any) -> bytes:
+    def _put(
+        self, key: NonEmptySafeStrTuple, value: Any, *, if_absent: bool = False, if_match: str | None = None
+    ) -> str | WriteConflict:
+        """Write ``value`` (in parts above the multipart threshold), optionally on a condition."""
+        name = self._object_name(key)
         try:
-            return serialize(
-                value, self._format, context=self._context(key, name), compression=self._compression
+            return write_value(
+                self._connection,
+                name,
+                value,
+                self._format,
+                compression=self._compression,
+                content_type=self._content_type,
+                settings=self._parts,
+                if_absent=if_absent,
+                if_match=if_match,
+                context=self._context(key, name),
+                key=key,
             )
         except SerializationError as exc:
             exc.key, exc.location = key, self._url_of(name)

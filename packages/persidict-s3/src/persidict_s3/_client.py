@@ -319,10 +319,10 @@ class S3Connection:
             if len(self._lineage) > _LINEAGE_CACHE:
                 self._lineage.popitem(last=False)
 
-    def get(
+    def open_object(
         self, name: str, if_none_match: str | None = None, *, key: Any = None
-    ) -> tuple[bytes, str] | _NotModified | None:
-        """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
+    ) -> Mapping[str, Any] | _NotModified | None:
+        """Start a GET: the response with its ``Body`` unread, `NOT_MODIFIED` or None (absent)."""
         try:
             if if_none_match:
                 response = self.client.get_object(
@@ -330,7 +330,6 @@ class S3Connection:
                 )
             else:
                 response = self.client.get_object(Bucket=self.bucket_name, Key=name)
-            body = response["Body"].read()
         except Exception as exc:
             code, status = _error_code(exc)
             if status == 304 or code == "304":
@@ -338,9 +337,21 @@ class S3Connection:
             if code in _NOT_FOUND_CODES:
                 return None
             raise self._translate(exc, "get_object", "read", name, key) from exc
-        etag = response["ETag"]
-        self._remember(name, etag, response.get("Metadata", {}))
-        return body, etag
+        self._remember(name, response["ETag"], response.get("Metadata", {}))
+        return response
+
+    def get(
+        self, name: str, if_none_match: str | None = None, *, key: Any = None
+    ) -> tuple[bytes, str] | _NotModified | None:
+        """Return ``(body, etag)``, `NOT_MODIFIED` (the ETag still matches) or None (absent)."""
+        response = self.open_object(name, if_none_match, key=key)
+        if response is None or isinstance(response, _NotModified):
+            return response
+        try:
+            body: bytes = response["Body"].read()
+        except Exception as exc:
+            raise self._translate(exc, "get_object", "read", name, key) from exc
+        return body, response["ETag"]
 
     def _head_response(self, name: str, key: Any = None) -> Mapping[str, Any] | None:
         try:
@@ -385,24 +396,18 @@ class S3Connection:
         object: if it is our write, or was written over ours by writers who had read ours
         (conditional writes of this library), our write succeeded and its ETag is returned.
         """
-        write_id = new_write_id()
-        metadata = {WRITE_ID_METADATA: write_id}
-        lineage: tuple[str, ...] = ()
+        write_id, metadata, lineage = self.write_metadata(name, None if if_absent else if_match)
         kwargs: dict[str, Any] = {
             "Bucket": self.bucket_name,
             "Key": name,
             "Body": body,
             "ContentType": content_type,
+            "Metadata": metadata,
         }
         if if_absent:
             kwargs["IfNoneMatch"] = "*"
         elif if_match is not None:
             kwargs["IfMatch"] = if_match
-            with self._lineage_lock:
-                lineage = self._lineage.get((name, if_match), ())
-            if lineage:
-                metadata[REPLACED_METADATA] = ",".join(lineage[: _LINEAGE_DEPTH - 1])
-        kwargs["Metadata"] = metadata
         try:
             response = self.client.put_object(**kwargs)
         except Exception as exc:
@@ -410,28 +415,57 @@ class S3Connection:
             if conflict is None:
                 raise self._translate(exc, "put_object", "write", name, key) from exc
             if conflict.retried:
-                etag = self._landed_etag(name, body, write_id, key)
+                etag = self.landed_etag(name, f'"{hashlib.md5(body).hexdigest()}"', write_id, key)
                 if etag is not None:
                     return etag
             return conflict
         etag = response["ETag"]
-        self._note_lineage(name, etag, (write_id, *lineage))
+        self.note_written(name, etag, write_id, lineage)
         return etag
 
-    def _landed_etag(self, name: str, body: bytes, write_id: str, key: Any = None) -> str | None:
-        """After a refused retry: the ETag of our write if an earlier attempt landed, else None."""
+    def write_metadata(self, name: str, if_match: str | None) -> tuple[str, dict[str, str], tuple[str, ...]]:
+        """Return ``(write id, user metadata, lineage)`` for a new write of ``name``.
+
+        A write over version ``if_match`` records the write ids of that version and of those
+        it had replaced (the lineage), so a refused retry can still recognize its write.
+        """
+        write_id = new_write_id()
+        metadata = {WRITE_ID_METADATA: write_id}
+        lineage: tuple[str, ...] = ()
+        if if_match is not None:
+            with self._lineage_lock:
+                lineage = self._lineage.get((name, if_match), ())
+            if lineage:
+                metadata[REPLACED_METADATA] = ",".join(lineage[: _LINEAGE_DEPTH - 1])
+        return write_id, metadata, lineage
+
+    def note_written(self, name: str, etag: str, write_id: str, lineage: tuple[str, ...]) -> None:
+        """Remember the write ids of the version ``etag`` this connection has just written."""
+        self._note_lineage(name, etag, (write_id, *lineage))
+
+    def landed_etag(self, name: str, expected_etag: str, write_id: str, key: Any = None) -> str | None:
+        """After a refused retry: the ETag of our write if an earlier attempt landed, else None.
+
+        ``expected_etag`` is the ETag S3 gives the bytes we wrote (quoted): the MD5 of the
+        body for a single-part put, the MD5 of the parts' MD5s and ``-<parts>`` for a
+        multipart upload.
+        """
         response = self._head_response(name, key)
         if response is None:
             return None  # deleted since, or never written: nothing shows it was ours
         metadata = response.get("Metadata", {})
         stored_id = metadata.get(WRITE_ID_METADATA, "")
-        md5 = hashlib.md5(body).hexdigest()
-        if stored_id == write_id or (not stored_id and response["ETag"].strip('"') == md5):
+        if stored_id == write_id or (not stored_id and response["ETag"] == expected_etag):
             return str(response["ETag"])  # (an object without an id comes from another tool)
         if write_id in metadata.get(REPLACED_METADATA, "").split(","):
-            # Ours, and replaced since: its ETag was the MD5 of its body (a single-part put).
-            return f'"{md5}"'
+            return expected_etag  # ours, and replaced since
         return None
+
+    def translate(
+        self, exc: BaseException, operation: str, action: str, name: str | None = None, key: Any = None
+    ) -> BackendError:
+        """Build the `BackendError` for a failed request (the caller chains ``exc``)."""
+        return self._translate(exc, operation, action, name, key)
 
     def delete(self, name: str, *, key: Any = None) -> None:
         """Delete the object (no error when it is absent)."""

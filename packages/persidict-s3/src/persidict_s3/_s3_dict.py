@@ -37,6 +37,7 @@ from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_el
 
 from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, s3_store_url
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
+from ._transfer import DEFAULT_MULTIPART_CHUNKSIZE, DEFAULT_MULTIPART_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD
 
 __all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
 
@@ -106,6 +107,10 @@ class S3Dict(PersiDict):
             defaults (see `BasicS3Dict`).
         max_pool_connections: HTTP connection pool size and bulk-read parallelism.
         compression: ``"lz4"`` to compress ``pkl`` values in S3.
+        multipart_threshold: Values larger than this many bytes go to S3 in parts and come
+            back in parallel ranges (see `BasicS3Dict`).
+        multipart_chunksize: Part size in bytes (5 MiB to 5 GiB).
+        multipart_concurrency: Parts transferred at once by one read or write.
         connection: An open `S3Connection` to the same bucket to share (sub-dicts pass their
             parent's); None (default) opens a new one.
         **other_params: Other names of the shared parameter vocabulary are ignored; unknown
@@ -140,6 +145,9 @@ class S3Dict(PersiDict):
         client_config: dict[str, Any] | None = None,
         max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS,
         compression: Literal["lz4"] | None = None,
+        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        multipart_chunksize: int = DEFAULT_MULTIPART_CHUNKSIZE,
+        multipart_concurrency: int = DEFAULT_MULTIPART_CONCURRENCY,
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
@@ -157,6 +165,9 @@ class S3Dict(PersiDict):
                 client_config=client_config,
                 max_pool_connections=max_pool_connections,
                 compression=compression,
+                multipart_threshold=multipart_threshold,
+                multipart_chunksize=multipart_chunksize,
+                multipart_concurrency=multipart_concurrency,
                 **other_params,
             )
         )
