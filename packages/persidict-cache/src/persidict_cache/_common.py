@@ -84,22 +84,22 @@ class MainStoreListing(PersiDict):
 
     _main: PersiDict
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._main._timestamp(key)
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main.entry_timestamp(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
         return self._main.etag(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._main._iter_entries(with_values, with_timestamps)
+        return self._main.iter_entries(with_values, with_timestamps)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._main._iter_keys()
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main.iter_entry_keys()
 
-    def _count(self) -> int:
-        return self._main._count()
+    def count_entries(self) -> int:
+        return self._main.count_entries()
 
 
 class ConditionalDelegation(PersiDict):
@@ -108,10 +108,11 @@ class ConditionalDelegation(PersiDict):
     Each conditional method is handed whole to the wrapped store's public method of the same
     name, so its check and its mutation are the wrapped store's one atomic step and the
     wrapper adds no window of its own; the result then updates the wrapper's caches
-    (`_absorb`). The primitives that the base class builds ``setdefault``, ``pop`` and
-    ``popitem`` on delegate the same way, as compare-and-swaps on an exact ETag. Reads
-    (``get_with_etag``, ``get_item_if``) stay the base class's, on the wrapper's cached
-    ``_read``: a valid cached value is not transferred again.
+    (`_absorb`). The contract's `write_entry_if_etag` and `delete_entry_if_etag`, on which the
+    base class builds ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as
+    compare-and-swaps on an exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the
+    base class's, on the wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a
+    valid cached value is not transferred again.
     """
 
     _main: PersiDict
@@ -188,7 +189,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
         return result
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         result = self._delegate().set_item_if(
@@ -201,7 +202,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(key, result.resulting_etag, result.new_value)
         return result.resulting_etag if result.condition_was_satisfied else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE

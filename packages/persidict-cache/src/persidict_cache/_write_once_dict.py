@@ -148,12 +148,12 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     def _runtime_parts(self) -> dict[str, Any]:
         return {"wrapped_dict": self._main}
 
-    def _same_location(self, other: PersiDict) -> bool:
+    def same_location(self, other: PersiDict) -> bool:
         return (
             isinstance(other, WriteOnceDict)
             and type(self) is type(other)
             and self._p == other._p
-            and self._main._same_location(other._main)
+            and self._main.same_location(other._main)
         )
 
     # ----------------------------------------------------------------- writes
@@ -174,12 +174,12 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             raise self._refuse_mutation(k, "delete")
         self._check_value(k, value)
         try:
-            return self._main._write(k, value, only_if_absent=True)
+            return self._main.write_entry(k, value, only_if_absent=True)
         except MutationPolicyError:
             pass  # written before: the first write wins
         if self._p > 0.0 and random.random() < self._p:
             self._check_consistency(k, value)
-        return self._main._etag(k)
+        return self._main.entry_etag(k)
 
     def _check_consistency(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         # deepdiff is imported on the first check: it takes longer to import than the rest of
@@ -187,7 +187,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
         from ._consistency import describe_difference
 
         self._checks_attempted += 1
-        stored = self._main._read(key)[0]  # type: ignore[index]
+        stored = self._main.read_entry(key)[0]
         difference = describe_difference(stored, value)
         if difference is not None:
             raise ConsistencyCheckError(
@@ -196,24 +196,29 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             )
         self._checks_passed += 1
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
         # Atomic create: MutationPolicyError if the key exists (setdefault relies on it).
-        return self._main._write(key, value, only_if_absent=True)
+        return self._main.write_entry(key, value, only_if_absent=True)
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         raise self._refuse_mutation(key, "delete")
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        return self._main.read_entry(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._main.get_item_if_etag_changed(key, if_etag_differs)
+        return self._main.read_entry_if_changed(key, etag)
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._main._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._main.has_entry(key)
 
-    def _subdict(self, prefix: SafeStrTuple) -> WriteOnceDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> WriteOnceDict:
         return type(self)(self._main.get_subdict(prefix), self._p)

@@ -57,44 +57,47 @@ class EmptyDict(PersiDict):
         )
         super().__init__(config)
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        raise KeyError(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         raise KeyError(key)
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> None:
+    def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> None:
         return None
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return False
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         # Every key is absent: a create-if-absent "succeeds" and keeps nothing; an ETag never matches.
         return ITEM_NOT_AVAILABLE if expected_etag is ITEM_NOT_AVAILABLE else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         return False
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return False
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
         raise KeyError(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
         raise KeyError(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
         return iter(())
 
-    def _count(self) -> int:
+    def count_entries(self) -> int:
         return 0
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         return None
 
     def clear(self) -> None:
@@ -102,8 +105,8 @@ class EmptyDict(PersiDict):
 
     def discard(self, key: Any) -> bool:
         """Validate ``key`` and return False: nothing is ever stored."""
-        self._contains(NonEmptySafeStrTuple(key))
+        self.has_entry(NonEmptySafeStrTuple(key))
         return False
 
-    def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> EmptyDict:
         return type(self)(**self._config.model_dump(exclude={"kind"}))

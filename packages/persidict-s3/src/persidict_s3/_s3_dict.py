@@ -346,18 +346,23 @@ class S3Dict(PersiDict):
         return self._cached.transform_item(key, transformer=transformer, n_retries=n_retries)
 
     # ----------------------------------------------------------------- primitives
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        return self._cached.read_entry(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._cached._read(key, if_etag_differs)
+        return self._cached.read_entry_if_changed(key, etag)
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
-        return self._cached._write(key, value, only_if_absent)
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
+        return self._cached.write_entry(key, value, only_if_absent=only_if_absent)
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._cached._delete(key)
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached.delete_entry(key)
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         result = self._cached.set_item_if(
@@ -369,34 +374,34 @@ class S3Dict(PersiDict):
         )
         return result.resulting_etag if result.condition_was_satisfied else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         result = self._cached.discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._cached._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached.has_entry(key)
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._cached._timestamp(key)
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._cached.entry_timestamp(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._cached._etag(key)
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._cached.entry_etag(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._cached._iter_entries(with_values, with_timestamps)
+        return self._cached.iter_entries(with_values, with_timestamps)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._cached._iter_keys()
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._cached.iter_entry_keys()
 
-    def _count(self) -> int:
-        return self._cached._count()
+    def count_entries(self) -> int:
+        return self._cached.count_entries()
 
-    def _clear(self) -> None:
-        self._cached._clear()
+    def clear_entries(self) -> None:
+        self._cached.clear_entries()
 
-    def _subdict(self, prefix: SafeStrTuple) -> S3Dict:
+    def subdict_at(self, prefix: SafeStrTuple) -> S3Dict:
         params = self._config.model_dump(exclude={"kind"})
         params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
         # The sub-dict shares the client: no new connection, no bucket check.

@@ -129,7 +129,7 @@ def sign_safe_str_tuple(key: object, digest_len: int) -> SafeStrTuple:
     safe_key = key if isinstance(key, SafeStrTuple) else SafeStrTuple(key)
     if digest_len == 0:
         return safe_key
-    return _result_class(safe_key)._from_trusted_strings(
+    return _result_class(safe_key).from_trusted_strings(
         tuple(sign_safe_str(element, digest_len) for element in safe_key)
     )
 
@@ -160,4 +160,4 @@ def unsign_safe_str_tuple(key: object, digest_len: int) -> SafeStrTuple:
     for element in safe_key:
         base = unsign_safe_str(element, digest_len)
         elements.append(element if base is None or base in _FORBIDDEN_ELEMENTS else base)
-    return _result_class(safe_key)._from_trusted_strings(tuple(elements))
+    return _result_class(safe_key).from_trusted_strings(tuple(elements))

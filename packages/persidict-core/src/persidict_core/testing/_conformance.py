@@ -319,13 +319,14 @@ class ConditionalConformance:
     ) -> None:
         store["k"] = "v"
         for primitive in (
-            "_read",
-            "_etag",
-            "_write",
-            "_delete",
-            "_write_if_etag",
-            "_delete_if_etag",
-            "_contains",
+            "read_entry",
+            "read_entry_if_changed",
+            "entry_etag",
+            "write_entry",
+            "delete_entry",
+            "write_entry_if_etag",
+            "delete_entry_if_etag",
+            "has_entry",
         ):
 
             def forbidden(*args: Any, _name: str = primitive, **kwargs: Any) -> Any:
@@ -436,7 +437,7 @@ class ConditionalConformance:
         if store.append_only:
             pytest.skip("an append-only store refuses pop (checked by test_append_only)")
         store["k"] = "first"
-        real_read = store._read
+        real_read = store.read_entry
         meddled: list[bool] = []
 
         def read_then_meddle(key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -446,10 +447,10 @@ class ConditionalConformance:
                 monkeypatch.undo()
                 time.sleep(self.timestamp_resolution)
                 store["k"] = "second"
-                monkeypatch.setattr(store, "_read", read_then_meddle)
+                monkeypatch.setattr(store, "read_entry", read_then_meddle)
             return result
 
-        monkeypatch.setattr(store, "_read", read_then_meddle)
+        monkeypatch.setattr(store, "read_entry", read_then_meddle)
         assert store.pop("k") == "second"
         monkeypatch.undo()
         assert "k" not in store
@@ -793,7 +794,8 @@ class PersiDictConformance(ConditionalConformance):
         assert store.oldest_keys(0) == []
         assert store.newest_keys(10) == [("third",), ("second",), ("first",)]
         with pytest.raises(TypeError):
-            store.oldest_keys(2.5)  # type: ignore[arg-type]
+            not_an_int: Any = 2.5
+            store.oldest_keys(not_an_int)
         with pytest.raises(KeyError):
             store.timestamp("missing")
 
