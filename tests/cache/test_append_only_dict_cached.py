@@ -26,23 +26,27 @@ class CountingLocalDict(LocalDict):
         super().__init__(*args, **kwargs)
         self.calls = 0
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
         self.calls += 1
-        return super()._read(key, if_etag_differs)
+        return super().read_entry(key)
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         self.calls += 1
-        return super()._contains(key)
+        return super().read_entry_if_changed(key, etag)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         self.calls += 1
-        return super()._etag(key)
+        return super().has_entry(key)
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str:
         self.calls += 1
-        return super()._timestamp(key)
+        return super().entry_etag(key)
+
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        self.calls += 1
+        return super().entry_timestamp(key)
 
 
 def test_a_hit_makes_no_call_to_main() -> None:

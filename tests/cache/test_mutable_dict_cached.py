@@ -29,12 +29,17 @@ class CountingLocalDict(LocalDict):
         self.transfers = 0
         self.reads = 0
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
         self.reads += 1
-        result = super()._read(key, if_etag_differs)
-        if result is not ETAG_HAS_NOT_CHANGED:
+        self.transfers += 1
+        return super().read_entry(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        self.reads += 1
+        result = super().read_entry_if_changed(key, etag)
+        if not isinstance(result, ETagHasNotChangedFlag):
             self.transfers += 1
         return result
 

@@ -271,14 +271,14 @@ def test_pop_that_loses_a_race_does_not_return_the_value(
     # two pops may return the value (they used to both return it).
     store = FileDirDict(base_dir=tmp_path)
     other = FileDirDict(base_dir=tmp_path)
-    read = store._read
+    read = store.read_entry
 
-    def read_then_lose_the_race(key: Any, if_etag_differs: str | None = None) -> Any:
-        result = read(key, if_etag_differs)
+    def read_then_lose_the_race(key: Any) -> Any:
+        result = read(key)
         assert other.pop(key) == "job"
         return result
 
-    monkeypatch.setattr(store, "_read", read_then_lose_the_race)
+    monkeypatch.setattr(store, "read_entry", read_then_lose_the_race)
     store["k"] = "job"
     with pytest.raises(KeyError):
         store.pop("k")

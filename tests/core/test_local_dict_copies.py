@@ -107,11 +107,11 @@ def test_uncopied_reads_share_one_object_and_leave_copies_intact() -> None:
     store["text"] = "t"
     for name in ("flat", "nested", "text"):
         key = NonEmptySafeStrTuple(name)
-        assert store._read_uncopied(key) is store._read_uncopied(key)
-    shared = store._read_uncopied(NonEmptySafeStrTuple("nested"))
+        assert store.read_value_uncopied(key) is store.read_value_uncopied(key)
+    shared = store.read_value_uncopied(NonEmptySafeStrTuple("nested"))
     assert shared == {"a": [1]} and shared is not store["nested"]
     with pytest.raises(KeyError):
-        store._read_uncopied(NonEmptySafeStrTuple("absent"))
+        store.read_value_uncopied(NonEmptySafeStrTuple("absent"))
 
 
 def test_stores_with_copied_values_pickle_and_deepcopy() -> None:
@@ -119,7 +119,7 @@ def test_stores_with_copied_values_pickle_and_deepcopy() -> None:
     store["flat"] = [1, 2]
     store["array"] = np.arange(3)
     store["nested"] = {"a": [1]}
-    store._read_uncopied(NonEmptySafeStrTuple("nested"))
+    store.read_value_uncopied(NonEmptySafeStrTuple("nested"))
     for same in (pickle.loads(pickle.dumps(store)), copy.deepcopy(store)):
         assert same["flat"] == [1, 2] and same["nested"] == {"a": [1]}
         assert np.array_equal(same["array"], np.arange(3))

@@ -58,6 +58,7 @@ EXPECTED: dict[str, set[str]] = {
         "EmptyDictConfig",
         "store_from_config",
         "store_factory",
+        "deferred_config_class",
         "parameter_vocabulary",
         "KNOWN_PARAMETER_NAMES",
         "EntryInfo",
@@ -243,4 +244,25 @@ def test_local_stores_do_not_import_boto3() -> None:
         "persidict.FileDirDict, persidict.LocalDict, persidict.SafeStrTuple\n"
         "loaded = sorted({'boto3', 'botocore'} & set(sys.modules))\n"
         "assert not loaded, loaded\n"
+    )
+
+
+def test_importing_a_store_class_loads_no_pydantic() -> None:
+    """The config models (pydantic) are imported with the first config, not with the store classes."""
+    if importlib.util.find_spec("persidict_s3") is None:
+        pytest.skip("persidict-s3 is not installed here")
+    _run(
+        "import sys\n"
+        "from persidict import BasicS3Dict, FileDirDict, LocalDict, S3Dict\n"
+        "from persidict import MutableDictCached, WriteOnceDict\n"
+        "heavy = {'pydantic', 'pydantic_core', 'boto3', 'botocore', 'numpy', 'pandas', 'asyncio'}\n"
+        "loaded = sorted(heavy & set(sys.modules))\n"
+        "assert not loaded, loaded\n"
+        "import tempfile\n"
+        "store = FileDirDict(base_dir=tempfile.mkdtemp())\n"
+        "store['k'] = 1\n"
+        "assert store['k'] == 1 and 'pydantic' in sys.modules\n"
+        "assert FileDirDict.config_class is type(store.config)\n"
+        "from persidict import FileDirDictConfig, S3DictConfig\n"
+        "assert FileDirDict.config_class is FileDirDictConfig and S3Dict.config_class is S3DictConfig\n"
     )

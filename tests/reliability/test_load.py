@@ -117,7 +117,7 @@ def test_deleters_during_iteration(tmp_path: Path, n: int) -> None:
 class TornWrites(FileDirDict):
     """A deliberately broken store that writes values in place, in pieces (no temp file)."""
 
-    def _write(self, key: Any, value: Any, only_if_absent: bool) -> str:
+    def write_entry(self, key: Any, value: Any, *, only_if_absent: bool = False) -> str:
         directory, path = self._file_path(key)
         data = serialize(value, "pkl", context=str(key))
         os.makedirs(directory, exist_ok=True)

@@ -138,7 +138,7 @@ def test_repeated_construction_after_an_error_still_validates() -> None:
 
 
 def test_from_trusted_strings_skips_validation() -> None:
-    k = NonEmptySafeStrTuple._from_trusted_strings(("a", "b"))
+    k = NonEmptySafeStrTuple.from_trusted_strings(("a", "b"))
     assert type(k) is NonEmptySafeStrTuple and k == ("a", "b")
 
 

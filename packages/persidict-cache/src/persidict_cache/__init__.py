@@ -16,11 +16,20 @@ Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests
 the stores it wraps.
 """
 
-from ._append_only_dict_cached import AppendOnlyDictCached, AppendOnlyDictCachedConfig
+from typing import TYPE_CHECKING, Any
+
+from ._append_only_dict_cached import AppendOnlyDictCached
 from ._memoize import MemoizedFunction, MemoStats, memoize
-from ._mutable_dict_cached import MutableDictCached, MutableDictCachedConfig
+from ._mutable_dict_cached import MutableDictCached
 from ._version import __version__
-from ._write_once_dict import WriteOnceDict, WriteOnceDictConfig
+from ._write_once_dict import WriteOnceDict
+
+if TYPE_CHECKING:
+    from ._config_models import AppendOnlyDictCachedConfig, MutableDictCachedConfig, WriteOnceDictConfig
+
+# The configs are pydantic models: imported on first access (PEP 562), so that importing a
+# wrapper does not load pydantic.
+_CONFIG_MODELS = frozenset({"AppendOnlyDictCachedConfig", "MutableDictCachedConfig", "WriteOnceDictConfig"})
 
 __all__ = [
     "AppendOnlyDictCached",
@@ -34,3 +43,14 @@ __all__ = [
     "__version__",
     "memoize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a config model (and pydantic) on first access."""
+    if name in _CONFIG_MODELS:
+        from . import _config_models
+
+        value = getattr(_config_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -14,31 +12,19 @@ from persidict_core import (
     ETagIfExists,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["AppendOnlyDictCached", "AppendOnlyDictCachedConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
+    from ._config_models import AppendOnlyDictCachedConfig
 
-class AppendOnlyDictCachedConfig(StoreConfig):
-    """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
-
-    ``serialization_format`` and ``base_class_for_values`` are the main store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
-    main_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
+__all__ = ["AppendOnlyDictCached"]
 
 
 class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -75,7 +61,9 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = AppendOnlyDictCachedConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:AppendOnlyDictCachedConfig", "append_only_dict_cached"
+    )
     _config: AppendOnlyDictCachedConfig
 
     def __init__(
@@ -93,7 +81,7 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
                 f"{owner}: main_dict must be append-only (its values are cached without "
                 f"revalidation); for a mutable store use MutableDictCached"
             )
-        if cache._same_location(main):
+        if cache.same_location(main):
             raise ValueError(f"{owner}: data_cache must be a different store than main_dict")
         config = wrapper_config(
             type(self),
@@ -128,17 +116,17 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     def _runtime_parts(self) -> dict[str, Any]:
         return {"main_dict": self._main, "data_cache": self._data_cache}
 
-    def _same_location(self, other: PersiDict) -> bool:
+    def same_location(self, other: PersiDict) -> bool:
         return (
             isinstance(other, AppendOnlyDictCached)
             and type(self) is type(other)
-            and self._main._same_location(other._main)
-            and self._data_cache._same_location(other._data_cache)
+            and self._main.same_location(other._main)
+            and self._data_cache.same_location(other._data_cache)
         )
 
     def _cache(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         try:
-            self._data_cache._write(key, value, only_if_absent=self._cache_append_only)
+            self._data_cache.write_entry(key, value, only_if_absent=self._cache_append_only)
         except MutationPolicyError:
             pass  # an append-only cache already holds it: the same value, since main is append-only
 
@@ -153,46 +141,63 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         k = NonEmptySafeStrTuple(key)
         try:
             if self._copy_on_read:
-                value = self._data_cache._read(k)[0]  # type: ignore[index]
+                value = self._data_cache.read_entry(k)[0]
             else:
-                value = self._data_cache._read_uncopied(k)
+                value = self._data_cache.read_value_uncopied(k)
         except KeyError:
-            value = self._read(k)[0]  # type: ignore[index]
+            value = self.read_entry(k)[0]
         return self._checked_read_value(k, value)
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        # Here an ETag is wanted (get_item_if_etag_changed): a cached value still saves the transfer.
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        """Return the cached value with the main store's ETag, else read and cache the value.
+
+        An ETag is wanted here (``get_with_etag``, ``setdefault``): a cached value still
+        saves the transfer, not the main store's `entry_etag`. ``[key]`` needs no ETag and
+        asks the main store nothing on a cache hit.
+        """
         try:
-            value = self._data_cache._read(key)[0]  # type: ignore[index]
+            value = self._data_cache.read_entry(key)[0]
         except KeyError:
             pass
         else:
-            etag = self._main.etag(key)
-            if if_etag_differs is not None and etag == if_etag_differs:
-                return ETAG_HAS_NOT_CHANGED
-            return value, etag
-        result = self._main.get_item_if_etag_changed(key, if_etag_differs)
-        if result is not ETAG_HAS_NOT_CHANGED:
-            self._cache(key, result[0])  # type: ignore[index]
+            return value, self._main.entry_etag(key)
+        value, etag = self._main.read_entry(key)
+        self._cache(key, value)
+        return value, etag
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        """The main store's ETag decides; a changed value comes from the cache when it holds it."""
+        current = self._main.entry_etag(key)
+        if current == etag:
+            return ETAG_HAS_NOT_CHANGED
+        try:
+            return self._data_cache.read_entry(key)[0], current
+        except KeyError:
+            pass
+        result = self._main.read_entry_if_changed(key, etag)
+        if not isinstance(result, ETagHasNotChangedFlag):
+            self._cache(key, result[0])
         return result
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._data_cache._contains(key) or self._main._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._data_cache.has_entry(key) or self._main.has_entry(key)
 
     # ----------------------------------------------------------------- writes
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
-        etag = self._main._write(key, value, only_if_absent=True)
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
+        etag = self._main.write_entry(key, value, only_if_absent=True)
         self._cache(key, value)
         return etag
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         raise self._refuse_mutation(key, "delete")
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         raise self._refuse_mutation(None, "clear")
 
-    def _subdict(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
+    def subdict_at(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
         main, cache = self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix)
         return type(self)(main, cache, copy_on_read=self._copy_on_read)

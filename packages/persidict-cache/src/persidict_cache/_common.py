@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -22,11 +22,13 @@ from persidict_core import (
     OperationResult,
     PersiDict,
     RetrieveValueFlag,
-    StoreConfig,
     TransformingFunction,
     store_from_config,
 )
 from persidict_safestr import NonEmptySafeStrTuple
+
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
 __all__ = ["ConditionalDelegation", "MainStoreListing", "StoreOrConfig", "require_store", "wrapper_config"]
 
@@ -43,9 +45,11 @@ def require_store(name: str, value: object, owner: str) -> PersiDict:
     Raises:
         TypeError: ``value`` is neither a store nor a store's config.
     """
-    if isinstance(value, StoreConfig) or (
-        isinstance(value, Mapping) and not isinstance(value, PersiDict) and "kind" in value
-    ):
+    if isinstance(value, PersiDict):
+        return value
+    from persidict_core import StoreConfig  # a pydantic model: imported when a config is given
+
+    if isinstance(value, StoreConfig) or (isinstance(value, Mapping) and "kind" in value):
         value = store_from_config(value)
     if not isinstance(value, PersiDict):
         raise TypeError(f"{owner}: {name} must be a PersiDict (a store), got {type(value).__name__}")
@@ -82,22 +86,22 @@ class MainStoreListing(PersiDict):
 
     _main: PersiDict
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._main._timestamp(key)
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._main.entry_timestamp(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
         return self._main.etag(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._main._iter_entries(with_values, with_timestamps)
+        return self._main.iter_entries(with_values, with_timestamps)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._main._iter_keys()
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._main.iter_entry_keys()
 
-    def _count(self) -> int:
-        return self._main._count()
+    def count_entries(self) -> int:
+        return self._main.count_entries()
 
 
 class ConditionalDelegation(PersiDict):
@@ -106,10 +110,11 @@ class ConditionalDelegation(PersiDict):
     Each conditional method is handed whole to the wrapped store's public method of the same
     name, so its check and its mutation are the wrapped store's one atomic step and the
     wrapper adds no window of its own; the result then updates the wrapper's caches
-    (`_absorb`). The primitives that the base class builds ``setdefault``, ``pop`` and
-    ``popitem`` on delegate the same way, as compare-and-swaps on an exact ETag. Reads
-    (``get_with_etag``, ``get_item_if``) stay the base class's, on the wrapper's cached
-    ``_read``: a valid cached value is not transferred again.
+    (`_absorb`). The contract's `write_entry_if_etag` and `delete_entry_if_etag`, on which the
+    base class builds ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as
+    compare-and-swaps on an exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the
+    base class's, on the wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a
+    valid cached value is not transferred again.
     """
 
     _main: PersiDict
@@ -206,7 +211,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
         return result
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         result = self._delegate().set_item_if(
@@ -219,7 +224,7 @@ class ConditionalDelegation(PersiDict):
         self._absorb(key, result.resulting_etag, result.new_value)
         return result.resulting_etag if result.condition_was_satisfied else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE

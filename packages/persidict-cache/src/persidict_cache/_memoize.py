@@ -21,7 +21,6 @@ takes the lease over with a compare-and-swap on that ETag, so exactly one waiter
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import inspect
@@ -506,6 +505,8 @@ class MemoizedFunction(Generic[P, R]):
                         reply = (False, exc)
                     instruction = flow.send(reply)
                 else:
+                    import asyncio  # loaded by the running event loop: not at import persidict_cache
+
                     await asyncio.sleep(instruction)
                     instruction = flow.send(None)
         except StopIteration as stop:

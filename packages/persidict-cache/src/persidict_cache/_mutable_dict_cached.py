@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Final, Literal
-
-from pydantic import StrictBool
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -13,35 +11,21 @@ from persidict_core import (
     VALUE_NOT_RETRIEVED,
     ETagHasNotChangedFlag,
     ETagIfExists,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["MutableDictCached", "MutableDictCachedConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import MutableDictCachedConfig
+
+__all__ = ["MutableDictCached"]
 
 _NO_VALUE: Final = object()
-
-
-class MutableDictCachedConfig(StoreConfig):
-    """Configuration of a `MutableDictCached`: the configs of its three stores.
-
-    ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
-    store's.
-    """
-
-    kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
-    main_dict: NestedStoreConfig
-    """The store that holds the data (the source of truth)."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    etag_cache: NestedStoreConfig
-    """The store that keeps the main store's ETag of each cached value."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -86,7 +70,9 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = MutableDictCachedConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:MutableDictCachedConfig", "mutable_dict_cached"
+    )
     _config: MutableDictCachedConfig
 
     def __init__(
@@ -112,7 +98,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
                     f"{owner}: {name} can't be append-only: a cache must be able to replace stale "
                     f"values (pass a mutable store, e.g. LocalDict())"
                 )
-        if data._same_location(etags):
+        if data.same_location(etags):
             raise ValueError(f"{owner}: data_cache and etag_cache must be different stores")
         config = wrapper_config(
             type(self),
@@ -154,28 +140,28 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
     def _runtime_parts(self) -> dict[str, Any]:
         return {"main_dict": self._main, "data_cache": self._data_cache, "etag_cache": self._etag_cache}
 
-    def _same_location(self, other: PersiDict) -> bool:
+    def same_location(self, other: PersiDict) -> bool:
         return (
             isinstance(other, MutableDictCached)
             and type(self) is type(other)
-            and self._main._same_location(other._main)
-            and self._data_cache._same_location(other._data_cache)
-            and self._etag_cache._same_location(other._etag_cache)
+            and self._main.same_location(other._main)
+            and self._data_cache.same_location(other._data_cache)
+            and self._etag_cache.same_location(other._etag_cache)
         )
 
     # ----------------------------------------------------------------- cache upkeep
     def _cache(self, key: NonEmptySafeStrTuple, value: Any, etag: str | None) -> None:
         # The ETag goes first and last: a crash in between leaves no ETag, so never a stale pair.
         with self._pair_lock:
-            self._etag_cache._delete(key)
-            self._data_cache._write(key, value, only_if_absent=False)
+            self._etag_cache.delete_entry(key)
+            self._data_cache.write_entry(key, value, only_if_absent=False)
             if etag is not None:
-                self._etag_cache._write(key, etag, only_if_absent=False)
+                self._etag_cache.write_entry(key, etag, only_if_absent=False)
 
     def _purge(self, key: NonEmptySafeStrTuple) -> None:
         with self._pair_lock:
-            self._etag_cache._delete(key)
-            self._data_cache._delete(key)
+            self._etag_cache.delete_entry(key)
+            self._data_cache.delete_entry(key)
 
     def _absorb(self, key: NonEmptySafeStrTuple, etag: ETagIfExists, value: Any) -> None:
         if etag is ITEM_NOT_AVAILABLE:
@@ -190,72 +176,91 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
                     self._purge(key)  # another version is current: the cached one is stale
 
     # ----------------------------------------------------------------- primitives
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        # The hot path of every read: kept flat (one call to each store on a hit). The cached
-        # pair is taken together, before asking the main store whether it is still current.
-        cached_value: Any = _NO_VALUE
+    def _cached_pair(self, key: NonEmptySafeStrTuple, known_etag: str | None) -> tuple[Any, str | None]:
+        """Return the cached ``(value, ETag)`` of ``key``, taken together; ETag None if none.
+
+        The value is not read when the cached ETag is ``known_etag`` (the caller holds that
+        version already): it is then `_NO_VALUE`.
+        """
         with self._pair_lock:
             try:
-                cached_etag = self._etag_cache._read(key)[0]  # type: ignore[index]
+                cached_etag = self._etag_cache.read_entry(key)[0]
             except KeyError:
-                cached_etag = None
-            if type(cached_etag) is str and cached_etag != if_etag_differs:
-                try:
-                    if self._copy_on_read:
-                        cached_value = self._data_cache._read(key)[0]  # type: ignore[index]
-                    else:
-                        cached_value = self._data_cache._read_uncopied(key)
-                except KeyError:
-                    cached_etag = None  # the value was evicted from the cache: fetch it again
+                return _NO_VALUE, None
+            if type(cached_etag) is not str:
+                return _NO_VALUE, None
+            if cached_etag == known_etag:
+                return _NO_VALUE, cached_etag
+            try:
+                if self._copy_on_read:
+                    return self._data_cache.read_entry(key)[0], cached_etag
+                return self._data_cache.read_value_uncopied(key), cached_etag
+            except KeyError:
+                return _NO_VALUE, None  # the value was evicted from the cache: fetch it again
+
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        """Return the cached value if the main store confirms its ETag, else the fresh value.
+
+        The hot path of every read: one call to each store on a hit (the main store answers
+        `read_entry_if_changed`: a ``stat`` of a file, a conditional GET on S3).
+        """
+        cached_value, cached_etag = self._cached_pair(key, None)
         try:
-            if type(cached_etag) is str:
-                result = self._main.get_item_if_etag_changed(key, cached_etag)
-                if result is not ETAG_HAS_NOT_CHANGED:
-                    return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
-                if if_etag_differs == cached_etag:
-                    return ETAG_HAS_NOT_CHANGED
-                return cached_value, cached_etag
-            result = self._main.get_item_if_etag_changed(key, if_etag_differs)
+            if cached_etag is None:
+                value, etag = self._main.read_entry(key)
+            else:
+                result = self._main.read_entry_if_changed(key, cached_etag)
+                if isinstance(result, ETagHasNotChangedFlag):
+                    return cached_value, cached_etag
+                value, etag = result
         except KeyError:
             self._purge(key)  # deleted in the main store, maybe by another process
             raise
-        if result is ETAG_HAS_NOT_CHANGED:
-            return result
-        return self._fresh(key, result, if_etag_differs)  # type: ignore[arg-type]
-
-    def _fresh(
-        self, key: NonEmptySafeStrTuple, result: tuple[Any, str | None], if_etag_differs: str | None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        value, etag = result
         self._cache(key, value, etag)
-        if if_etag_differs is not None and etag == if_etag_differs:
-            return ETAG_HAS_NOT_CHANGED
         return value, etag
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
-        etag = self._main._write(key, value, only_if_absent=only_if_absent)
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+        """As `read_entry`, but `ETAG_HAS_NOT_CHANGED` when the current ETag is ``etag``."""
+        cached_value, cached_etag = self._cached_pair(key, etag)
+        try:
+            result = self._main.read_entry_if_changed(key, etag if cached_etag is None else cached_etag)
+        except KeyError:
+            self._purge(key)
+            raise
+        if isinstance(result, ETagHasNotChangedFlag):
+            if cached_etag is None or cached_etag == etag:
+                return result
+            return cached_value, cached_etag  # the cached version is current, the caller's is not
+        value, new_etag = result
+        self._cache(key, value, new_etag)
+        return ETAG_HAS_NOT_CHANGED if new_etag == etag else (value, new_etag)
+
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
+        etag = self._main.write_entry(key, value, only_if_absent=only_if_absent)
         self._cache(key, value, etag)
         return etag
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         try:
-            return self._main._delete(key)
+            return self._main.delete_entry(key)
         finally:
             self._purge(key)
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._main._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._main.has_entry(key)
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         try:
-            self._main._clear()
+            self._main.clear_entries()
         finally:
-            self._etag_cache._clear()
-            self._data_cache._clear()
+            self._etag_cache.clear_entries()
+            self._data_cache.clear_entries()
 
-    def _subdict(self, prefix: SafeStrTuple) -> MutableDictCached:
+    def subdict_at(self, prefix: SafeStrTuple) -> MutableDictCached:
         return type(self)(
             self._main.get_subdict(prefix),
             self._data_cache.get_subdict(prefix),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numbers
 import random
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_core import (
     DELETE_CURRENT,
@@ -17,36 +14,19 @@ from persidict_core import (
     KeepCurrentFlag,
     KeyLike,
     MutationPolicyError,
-    NestedStoreConfig,
     PersiDict,
-    StoreConfig,
+    deferred_config_class,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
 
-__all__ = ["WriteOnceDict", "WriteOnceDictConfig"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
 
+    from ._config_models import WriteOnceDictConfig
 
-class WriteOnceDictConfig(StoreConfig):
-    """Configuration of a `WriteOnceDict`.
-
-    ``serialization_format`` and ``base_class_for_values`` are the wrapped store's;
-    ``append_only`` is always True.
-    """
-
-    kind: Literal["write_once_dict"] = "write_once_dict"
-    wrapped_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    p_consistency_checks: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Probability (0 to 1) that a repeated write is compared with the stored value."""
-
-    @field_validator("p_consistency_checks", mode="before")
-    @classmethod
-    def _real_number(cls, value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"p_consistency_checks must be a number from 0 to 1, got {value!r}")
-        return float(value)
+__all__ = ["WriteOnceDict"]
 
 
 class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
@@ -82,7 +62,9 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_cache"
 
-    config_class: ClassVar[type[StoreConfig]] = WriteOnceDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_cache._config_models:WriteOnceDictConfig", "write_once_dict"
+    )
     mutation_policy: ClassVar[str] = "write-once"
     _config: WriteOnceDictConfig
 
@@ -143,7 +125,9 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             return
         fields = {name: getattr(self._config, name) for name in type(self._config).model_fields}
         fields["p_consistency_checks"] = 0.0 if value is None else value
-        self._config = WriteOnceDictConfig(**fields)
+        from ._config_models import WriteOnceDictConfig as config_model
+
+        self._config = config_model(**fields)
         self._p = self._config.p_consistency_checks
 
     @property
@@ -164,12 +148,12 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
     def _runtime_parts(self) -> dict[str, Any]:
         return {"wrapped_dict": self._main}
 
-    def _same_location(self, other: PersiDict) -> bool:
+    def same_location(self, other: PersiDict) -> bool:
         return (
             isinstance(other, WriteOnceDict)
             and type(self) is type(other)
             and self._p == other._p
-            and self._main._same_location(other._main)
+            and self._main.same_location(other._main)
         )
 
     # ----------------------------------------------------------------- writes
@@ -190,12 +174,12 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             raise self._refuse_mutation(k, "delete")
         self._check_value(k, value)
         try:
-            return self._main._write(k, value, only_if_absent=True)
+            return self._main.write_entry(k, value, only_if_absent=True)
         except MutationPolicyError:
             pass  # written before: the first write wins
         if self._p > 0.0 and random.random() < self._p:
             self._check_consistency(k, value)
-        return self._main._etag(k)
+        return self._main.entry_etag(k)
 
     def _check_consistency(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         # deepdiff is imported on the first check: it takes longer to import than the rest of
@@ -203,7 +187,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
         from ._consistency import describe_difference
 
         self._checks_attempted += 1
-        stored = self._main._read(key)[0]  # type: ignore[index]
+        stored = self._main.read_entry(key)[0]
         difference = describe_difference(stored, value)
         if difference is not None:
             raise ConsistencyCheckError(
@@ -212,24 +196,29 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             )
         self._checks_passed += 1
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
         # Atomic create: MutationPolicyError if the key exists (setdefault relies on it).
-        return self._main._write(key, value, only_if_absent=True)
+        return self._main.write_entry(key, value, only_if_absent=True)
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         raise self._refuse_mutation(key, "delete")
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         raise self._refuse_mutation(None, "clear")
 
     # ----------------------------------------------------------------- reads
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        return self._main.read_entry(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._main.get_item_if_etag_changed(key, if_etag_differs)
+        return self._main.read_entry_if_changed(key, etag)
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._main._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._main.has_entry(key)
 
-    def _subdict(self, prefix: SafeStrTuple) -> WriteOnceDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> WriteOnceDict:
         return type(self)(self._main.get_subdict(prefix), self._p)

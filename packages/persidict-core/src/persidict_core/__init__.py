@@ -10,7 +10,8 @@ Public API (everything else lives in private modules):
   (`MutationPolicyError` is a `KeyError` and a `TypeError`, `BackendError` a `RuntimeError`, ...);
 * configuration: `StoreConfig`, each store's config class, `store_from_config`,
   `store_factory`, `register_store_kind`, the parameter vocabulary (`parameter_vocabulary`,
-  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs);
+  `KNOWN_PARAMETER_NAMES`), `NestedStoreConfig` (for wrapper configs), `deferred_config_class`
+  (a store's config model imported on first use, so that importing the store loads no pydantic);
 * store URLs: `open_store` (``./data``, ``file://``, ``memory://``, ``s3://``, ``@config.json``),
   `PersiDict.to_url`, `register_url_scheme` for other backends' schemes, `StoreUrl`,
   `format_store_url`;
@@ -21,6 +22,9 @@ Public API (everything else lives in private modules):
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._conditional import (
     ALWAYS_RETRIEVE,
@@ -50,17 +54,13 @@ from ._conditional import (
 )
 from ._config import (
     KNOWN_PARAMETER_NAMES,
-    LocalDirPath,
-    NestedStoreConfig,
-    StoreConfig,
-    ValueClass,
     config_from_data,
+    deferred_config_class,
     parameter_vocabulary,
     register_store_kind,
     store_factory,
     store_from_config,
 )
-from ._empty_dict import EmptyDict, EmptyDictConfig
 from ._errors import (
     BackendError,
     ConcurrencyConflictError,
@@ -71,7 +71,7 @@ from ._errors import (
     PersiDictError,
     SerializationError,
 )
-from ._file_dir_dict import FileDirDict, FileDirDictConfig
+from ._file_dir_dict import FileDirDict
 from ._jokers import (
     DELETE_CURRENT,
     ETAG_HAS_NOT_CHANGED,
@@ -83,7 +83,6 @@ from ._jokers import (
     StatusFlag,
 )
 from ._json_codec import register_json_class
-from ._local_dict import LocalDict, LocalDictBackend, LocalDictConfig
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import (
     Codec,
@@ -95,8 +94,41 @@ from ._serialization import (
     serialize,
     serialize_to,
 )
-from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config_models import (
+        EmptyDictConfig,
+        FileDirDictConfig,
+        LocalDictConfig,
+        LocalDirPath,
+        NestedStoreConfig,
+        StoreConfig,
+        ValueClass,
+    )
+    from ._empty_dict import EmptyDict
+    from ._local_dict import LocalDict, LocalDictBackend
+    from ._urls import StoreUrl, format_store_url, open_store, register_url_scheme
+
+# Imported on first access (PEP 562), so that importing FileDirDict does no more than it needs:
+# the config models are pydantic models (pydantic is the largest part of the import time), the
+# other stores and store URLs are modules of their own (URLs need urllib.parse).
+_LAZY_NAMES: dict[str, str] = {
+    "EmptyDictConfig": "_config_models",
+    "FileDirDictConfig": "_config_models",
+    "LocalDictConfig": "_config_models",
+    "LocalDirPath": "_config_models",
+    "NestedStoreConfig": "_config_models",
+    "StoreConfig": "_config_models",
+    "ValueClass": "_config_models",
+    "EmptyDict": "_empty_dict",
+    "LocalDict": "_local_dict",
+    "LocalDictBackend": "_local_dict",
+    "StoreUrl": "_urls",
+    "format_store_url": "_urls",
+    "open_store": "_urls",
+    "register_url_scheme": "_urls",
+}
 
 __all__ = [
     "ALWAYS_RETRIEVE",
@@ -158,6 +190,7 @@ __all__ = [
     "ValueType",
     "__version__",
     "config_from_data",
+    "deferred_config_class",
     "deserialize",
     "deserialize_from",
     "format_store_url",
@@ -175,3 +208,19 @@ __all__ = [
     "store_from_config",
     "to_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name on first access (see ``_LAZY_NAMES``)."""
+    try:
+        module_name = _LAZY_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the public names, including those not imported yet."""
+    return sorted(set(globals()) | set(__all__))

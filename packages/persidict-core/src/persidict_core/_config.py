@@ -10,42 +10,26 @@ from __future__ import annotations
 import functools
 import importlib
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Annotated, Any, Final
-
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    PlainSerializer,
-    SerializeAsAny,
-    StrictBool,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from typing import TYPE_CHECKING, Any, Final
 
 from ._errors import MissingBackendError
-from ._serialization import check_format_name, is_text_format
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from ._config_models import StoreConfig
     from ._persidict import PersiDict
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "KNOWN_PARAMETER_NAMES",
-    "LocalDirPath",
-    "NestedStoreConfig",
-    "StoreConfig",
-    "ValueClass",
+    "DeferredConfigClass",
     "config_from_data",
     "constructor_params",
     "declared_store_kinds",
+    "deferred_config_class",
     "is_parameter_name",
     "parameter_vocabulary",
     "register_store_kind",
@@ -69,96 +53,61 @@ def _import_class(path: str) -> type:
     return target
 
 
-def _validate_value_class(value: object) -> type | None:
-    if value is None or isinstance(value, type):
-        return value
-    if isinstance(value, str):
-        if "." not in value and ":" not in value:
-            # "dict" would otherwise fail as an import of the module "" ("Empty module name").
-            raise ValueError(
-                f"base_class_for_values expects a class (e.g. {value}, not the string {value!r}) "
-                "or an import path 'module:QualName'"
-            )
-        try:
-            return _import_class(value)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(f"cannot import the class {value!r}: {exc}") from exc
-    raise ValueError(f"base_class_for_values must be a class or None, got {value!r}")
+class DeferredConfigClass:
+    """A store's config class named by its import path and imported on first access.
+
+    A store class whose config model lives elsewhere sets ``config_class`` to
+    `deferred_config_class` (a descriptor): its module then imports no pydantic, which is
+    loaded when the first config is built, read or validated.
+    """
+
+    __slots__ = ("_resolved", "kind", "path")
+
+    def __init__(self, path: str, kind: str | None) -> None:
+        self.path = path
+        self.kind = kind
+        self._resolved: type[BaseModel] | None = None
+
+    def resolve(self) -> type[BaseModel]:
+        """Import and return the model class."""
+        if self._resolved is None:
+            resolved = _import_class(self.path)
+            from pydantic import BaseModel
+
+            if not issubclass(resolved, BaseModel):
+                raise TypeError(f"{self.path!r} does not name a pydantic model")
+            self._resolved = resolved
+        return self._resolved
+
+    def __get__(self, instance: object, owner: type | None = None) -> type[BaseModel]:
+        return self.resolve()
+
+    def __repr__(self) -> str:
+        return f"DeferredConfigClass({self.path!r}, kind={self.kind!r})"
 
 
-def _class_to_path(value: type | None) -> str | None:
-    return None if value is None else f"{value.__module__}:{value.__qualname__}"
+def deferred_config_class(path: str, kind: str | None) -> Any:
+    """Name a store's config model by its import path, to be imported on first use.
+
+    A store class sets ``config_class = deferred_config_class("pkg._models:MyConfig", "my_kind")``
+    instead of the model itself, so that importing the store class loads no pydantic (the
+    largest part of persidict's import time). The model is imported when first needed (the
+    first store created, its ``config_class`` read); reading ``MyStore.config_class`` returns
+    the model class. The kind is registered with the store class right away, so
+    `store_from_config` finds it.
+
+    Args:
+        path: ``"module:QualName"`` of a `StoreConfig` subclass.
+        kind: The model's ``kind`` default (None for an abstract store without a kind).
+
+    Returns:
+        A descriptor to assign to ``config_class`` (typed ``Any`` so that it stands for
+        ``type[StoreConfig]``).
+    """
+    return DeferredConfigClass(path, kind)
 
 
-ValueClass = Annotated[
-    type | None,
-    BeforeValidator(_validate_value_class),
-    PlainSerializer(_class_to_path, when_used="json"),
-]
-"""A class (or None); given as a class or ``"module:QualName"``; JSON shows the import path."""
-
-
-def _path_to_str(value: Any) -> Any:
-    # A pathlib.Path is welcome; anything else that is not a str (None, 5) is left to the str
-    # check, which reports it as a ValidationError naming the field.
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
-
-
-def _absolute_path(value: str) -> str:
-    if not value:
-        raise ValueError("the path must not be empty")
-    return os.path.abspath(os.path.expanduser(value))
-
-
-LocalDirPath = Annotated[str, BeforeValidator(_path_to_str), AfterValidator(_absolute_path)]
-"""A local directory given as a str or ``os.PathLike``; stored absolute (``~`` expanded)."""
-
-
-class StoreConfig(BaseModel):
-    """Fields every store has; each store class extends this with its own fields and ``kind``."""
-
-    # defer_build: schemas are built on first use, not at import (import time matters to CLIs).
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
-
-    kind: str
-    """Which store class this config opens (e.g. ``"file_dir_dict"``)."""
-    serialization_format: str = "pkl"
-    """``"pkl"``, ``"json"``, or any other safe name for plain text."""
-    append_only: StrictBool = False
-    """If True, existing keys can be neither overwritten nor deleted."""
-    base_class_for_values: ValueClass = None
-    """If set, every value must be an instance of this class (``str`` for text formats)."""
-
-    @field_validator("kind")
-    @classmethod
-    def _check_kind(cls, value: str) -> str:
-        # Configs that other configs extend declare ``kind: str`` with their kind as default
-        # (a Literal cannot be narrowed to another Literal in a subclass): check it here.
-        default = cls.model_fields["kind"].default
-        if isinstance(default, str) and value != default:
-            raise ValueError(f"a {cls.__name__} has kind {default!r}, got {value!r}")
-        return value
-
-    @field_validator("serialization_format")
-    @classmethod
-    def _check_format(cls, value: str) -> str:
-        return check_format_name(value)
-
-    @model_validator(mode="after")
-    def _text_formats_hold_str(self) -> StoreConfig:
-        if is_text_format(self.serialization_format):
-            if self.base_class_for_values is None:
-                # Text stores hold str: constrain rather than refuse, so `txt={}` params work.
-                object.__setattr__(self, "base_class_for_values", str)
-            elif not issubclass(self.base_class_for_values, str):
-                raise ValueError(
-                    f"the text format {self.serialization_format!r} stores str values, so "
-                    f"base_class_for_values must be str or a subclass, got {self.base_class_for_values!r}"
-                )
-        return self
-
-
-_STORE_FACTORIES: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {}
+_STORE_FACTORIES: dict[str, tuple[type[BaseModel] | DeferredConfigClass, Callable[..., Any]]] = {}
 _vocabulary: frozenset[str] | None = None  # the parameter names of the registered stores
 
 ENTRY_POINT_GROUP: Final = "persidict.stores"
@@ -171,9 +120,9 @@ in ``pyproject.toml``); loading it imports the module, whose store classes regis
 # persidict's own kinds, used when the installed metadata declares none (running from a
 # source tree) and to name the distribution to install when a kind's package is missing.
 _BUNDLED_KINDS: Final[Mapping[str, tuple[str, str]]] = {
-    "file_dir_dict": ("persidict_core", "persidict-core"),
-    "local_dict": ("persidict_core", "persidict-core"),
-    "empty_dict": ("persidict_core", "persidict-core"),
+    "file_dir_dict": ("persidict_core:FileDirDict", "persidict-core"),
+    "local_dict": ("persidict_core:LocalDict", "persidict-core"),
+    "empty_dict": ("persidict_core:EmptyDict", "persidict-core"),
     "mutable_dict_cached": ("persidict_cache", "persidict-cache"),
     "append_only_dict_cached": ("persidict_cache", "persidict-cache"),
     "write_once_dict": ("persidict_cache", "persidict-cache"),
@@ -227,7 +176,9 @@ def declared_store_kinds() -> Mapping[str, tuple[str, str]]:
     return declared
 
 
-def register_store_kind(kind: str, config_class: type[BaseModel], factory: Callable[..., Any]) -> None:
+def register_store_kind(
+    kind: str, config_class: type[BaseModel] | DeferredConfigClass, factory: Callable[..., Any]
+) -> None:
     """Register ``factory`` (usually the store class) as the opener of configs of ``kind``.
 
     `PersiDict` subclasses with their own ``config_class`` register themselves when the class
@@ -242,11 +193,14 @@ def register_store_kind(kind: str, config_class: type[BaseModel], factory: Calla
 
 
 def _load_kind(kind: str) -> None:
-    """Import the module that provides ``kind`` (it registers the kind on import)."""
+    """Import the store class that provides ``kind`` (it registers the kind when created)."""
     target, distribution = declared_store_kinds()[kind]
-    module = target.partition(":")[0].strip()
+    module_name, _, attribute = (part.strip() for part in target.partition(":"))
     try:
-        importlib.import_module(module)
+        module = importlib.import_module(module_name)
+        if attribute:
+            # The class itself: a package may import it on first access (persidict_core does).
+            getattr(module, attribute.partition(".")[0])
     except ImportError as exc:
         raise MissingBackendError(
             f"A store of kind {kind!r} needs the {distribution} distribution: pip install {distribution}"
@@ -257,10 +211,13 @@ def _lookup_kind(kind: str) -> tuple[type[BaseModel], Callable[..., Any]]:
     if kind not in _STORE_FACTORIES and kind in declared_store_kinds():
         _load_kind(kind)
     try:
-        return _STORE_FACTORIES[kind]
+        config_class, factory = _STORE_FACTORIES[kind]
     except KeyError:
         known = ", ".join(sorted(set(_STORE_FACTORIES) | set(declared_store_kinds())))
         raise ValueError(f"Unknown store kind {kind!r}; known kinds: {known}") from None
+    if isinstance(config_class, DeferredConfigClass):
+        config_class = config_class.resolve()
+    return config_class, factory
 
 
 def store_factory(kind: str) -> Callable[..., Any]:
@@ -290,8 +247,11 @@ def _constructor_names(factory: Callable[..., Any]) -> set[str]:
 def _registered_vocabulary() -> frozenset[str]:
     global _vocabulary
     if _vocabulary is None:
+        from ._config_models import StoreConfig
+
         names: set[str] = set()
-        for config_class, factory in list(_STORE_FACTORIES.values()):
+        for kind in list(_STORE_FACTORIES):
+            config_class, factory = _lookup_kind(kind)
             if issubclass(config_class, StoreConfig):  # stores, not groups of stores
                 names.update(config_class.model_fields)
                 names.update(_constructor_names(factory))
@@ -360,6 +320,9 @@ def unknown_parameter_error(
     """
     import difflib
 
+    from pydantic import ValidationError
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
     candidates = sorted(parameter_vocabulary() | set(config_class.model_fields) | set(extra_names))
     errors: list[InitErrorDetails] = []
     for name in unknown:
@@ -407,6 +370,8 @@ def config_from_data(data: BaseModel | Mapping[str, Any] | str | bytes) -> Store
     The result is a `StoreConfig`, except for kinds that are groups of stores (see
     `register_store_kind`).
     """
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel) and isinstance(getattr(data, "kind", None), str):
         return data
     if isinstance(data, (str, bytes)):
@@ -452,6 +417,8 @@ def constructor_params(
     The config's fields (``kind`` left out), nested store configs opened as stores unless
     ``runtime_parts`` gives them, then ``runtime_parts`` on top.
     """
+    from ._config_models import StoreConfig
+
     params = {name: getattr(validated, name) for name in type(validated).model_fields if name != "kind"}
     runtime_parts = runtime_parts or {}
     for name, value in params.items():
@@ -486,21 +453,3 @@ def store_from_config(
     _, factory = _lookup_kind(validated.kind)
     store: PersiDict | Any = factory(**constructor_params(validated, runtime_parts))
     return store
-
-
-def _coerce_store_config(value: object, info: ValidationInfo) -> object:
-    from ._persidict import PersiDict
-
-    if isinstance(value, PersiDict):
-        return value.config
-    if isinstance(value, Mapping):
-        # A nested store's get_params() may hold constructor arguments that are no config
-        # field (a LocalDict's backend): a config cannot hold them, they are left out.
-        return config_from_data(split_runtime_parts(value, None)[0])
-    if isinstance(value, (str, bytes)):
-        return config_from_data(value)
-    return value
-
-
-NestedStoreConfig = Annotated[SerializeAsAny[StoreConfig], BeforeValidator(_coerce_store_config)]
-"""A field holding the config of a wrapped store (given as a store, a config, a dict or JSON)."""

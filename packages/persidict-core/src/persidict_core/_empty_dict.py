@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
-from ._config import StoreConfig
+from ._config import deferred_config_class
 from ._jokers import ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["EmptyDict", "EmptyDictConfig"]
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
 
-
-class EmptyDictConfig(StoreConfig):
-    """Configuration of an `EmptyDict`."""
-
-    kind: Literal["empty_dict"] = "empty_dict"
+__all__ = ["EmptyDict"]
 
 
 class EmptyDict(PersiDict):
@@ -37,7 +34,9 @@ class EmptyDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = EmptyDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:EmptyDictConfig", "empty_dict"
+    )
     provides_etags: ClassVar[bool] = False
     atomic_conditional_writes: ClassVar[bool] = True  # nothing is stored: nothing can race
 
@@ -58,44 +57,47 @@ class EmptyDict(PersiDict):
         )
         super().__init__(config)
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        raise KeyError(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
         raise KeyError(key)
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> None:
+    def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> None:
         return None
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return False
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         # Every key is absent: a create-if-absent "succeeds" and keeps nothing; an ETag never matches.
         return ITEM_NOT_AVAILABLE if expected_etag is ITEM_NOT_AVAILABLE else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         return False
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return False
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
         raise KeyError(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
         raise KeyError(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
         return iter(())
 
-    def _count(self) -> int:
+    def count_entries(self) -> int:
         return 0
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         return None
 
     def clear(self) -> None:
@@ -103,8 +105,8 @@ class EmptyDict(PersiDict):
 
     def discard(self, key: Any) -> bool:
         """Validate ``key`` and return False: nothing is ever stored."""
-        self._contains(NonEmptySafeStrTuple(key))
+        self.has_entry(NonEmptySafeStrTuple(key))
         return False
 
-    def _subdict(self, prefix: SafeStrTuple) -> EmptyDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> EmptyDict:
         return type(self)(**self._config.model_dump(exclude={"kind"}))

@@ -13,9 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast
-
-from pydantic import NonNegativeInt, StrictBool
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast, overload
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -30,13 +28,15 @@ from persidict_safestr import (
 )
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagIfExists, ETagValue, ItemNotAvailableFlag
-from ._config import LocalDirPath, StoreConfig
+from ._config import deferred_config_class
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
 from ._persidict import EntryInfo, KeyLike, PersiDict, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
-from ._urls import file_url, format_store_url
+
+if TYPE_CHECKING:
+    from ._config_models import FileDirDictConfig, StoreConfig
 
 if sys.platform == "win32":
     import msvcrt
@@ -116,22 +116,6 @@ class _Held(NamedTuple):
 
     fd: int
     thread_lock: threading.Lock | None
-
-
-class FileDirDictConfig(StoreConfig):
-    """Configuration of a `FileDirDict`."""
-
-    kind: Literal["file_dir_dict"] = "file_dir_dict"
-    base_dir: LocalDirPath
-    """Absolute path of the store's root directory."""
-    digest_len: NonNegativeInt = 0
-    """Length of the hash suffix added to every path element (for case-insensitive file systems)."""
-    fsync: StrictBool = True
-    """Sync each written file and its directory, so an acknowledged write survives power loss."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
-    locking: StrictBool = True
-    """Serialize writers of a directory with a short lock, making conditional writes atomic."""
 
 
 def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
@@ -303,7 +287,9 @@ class FileDirDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = FileDirDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:FileDirDictConfig", "file_dir_dict"
+    )
     atomic_conditional_writes: ClassVar[bool] = True  # with locking=True (False per instance otherwise)
     strong_etags: ClassVar[bool] = True
     _config: FileDirDictConfig
@@ -482,25 +468,44 @@ class FileDirDict(PersiDict):
             self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
+        """Read the key's file: one ``open``, one ``fstat`` (see `PersiDict.read_entry`)."""
         directory, path = self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             raise KeyError(key)
-        return self._read_path(path, key, if_etag_differs)
+        return self._read_file(path, key, None, decode=True)
 
-    def _read_path(
-        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
-        return self._read_file(path, key, if_etag_differs, decode=True)
+        """Read the key's file unless its ETag is ``etag``: an unchanged file costs one ``lstat``."""
+        directory, path = self._file_path(key)
+        if len(key) > 1 and not self._is_inside(directory):
+            raise KeyError(key)
+        return self._read_file(path, key, etag, decode=True)
+
+    @overload
+    def _read_file(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: Literal[False]
+    ) -> tuple[bytes, str]: ...
+
+    @overload
+    def _read_file(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: bool
+    ) -> tuple[Any, str]: ...
+
+    @overload
+    def _read_file(
+        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str, *, decode: bool
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag: ...
 
     def _read_file(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         """Return ``(value, etag)`` of the key's file (its stored bytes unless ``decode``).
 
-        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs``.
+        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs``
+        (never without one: the overloads say so to the type checker).
         """
         if if_etag_differs is not None:
             # An unchanged file is answered by one lstat, without opening it (cache revalidation).
@@ -568,16 +573,16 @@ class FileDirDict(PersiDict):
         directory, path = self._file_path(k)
         if len(k) > 1 and not self._is_inside(directory):
             raise KeyError(k)
-        data, _ = self._read_file(path, k, None, decode=False)  # type: ignore[misc]
-        return cast(bytes, data)
+        data, _ = self._read_file(path, k, None, decode=False)
+        return data
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+    def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> str:
         etag = self._put(key, value, ITEM_NOT_AVAILABLE if only_if_absent else None)
         if etag is None:
             raise self._refuse_mutation(key, "overwrite")
         return etag
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
         # No early check here: the callers have just observed the ETag they expect, and the
@@ -838,7 +843,7 @@ class FileDirDict(PersiDict):
         k = NonEmptySafeStrTuple(key)
         if self._append_only:
             raise self._refuse_mutation(k, "delete")
-        if not self._delete(k):
+        if not self.delete_entry(k):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
@@ -852,16 +857,16 @@ class FileDirDict(PersiDict):
                 except OSError:
                     pass  # the general path answers (or raises) as usual
         k = _key_or_none(key)
-        return k is not None and self._contains(k)
+        return k is not None and self.has_entry(k)
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         # The cached path inline: a method call is ~10% of the Python cost of a delete.
         directory, path = self._paths.get(key) or self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
         return self._unlink(key, directory, path, None)
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         directory, path = self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
@@ -924,7 +929,7 @@ class FileDirDict(PersiDict):
             raise KeyError(key)
         return st
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         directory, path = self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             return False
@@ -935,10 +940,10 @@ class FileDirDict(PersiDict):
         except OSError as exc:
             raise _os_error(exc, "lstat", path, key) from exc
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._stat(key).st_mtime_ns / 1e9
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str:
         return _etag_of(self._stat(key))
 
     # ----------------------------------------------------------------- listing
@@ -953,7 +958,7 @@ class FileDirDict(PersiDict):
         cut = -len(extension)
         decode = self._decode_name
         known = self._valid_names
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        make_key = NonEmptySafeStrTuple.from_trusted_strings
         stack: list[tuple[str, tuple[str, ...]]] = [(self._base_dir, ())]
         while stack:
             directory, prefix = stack.pop()
@@ -982,10 +987,10 @@ class FileDirDict(PersiDict):
                     except OSError:
                         continue
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         return self._scan(with_entries=False)
 
-    def _count(self) -> int:
+    def count_entries(self) -> int:
         """Count the keys with the skip rules of `_scan`, building no key (``len`` is a walk).
 
         The per-entry work is done by C loops: a comprehension keeps the regular files, a set
@@ -1036,7 +1041,7 @@ class FileDirDict(PersiDict):
                             count += 1
         return count
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
         for key, entry in self._scan(with_entries=True):
@@ -1048,7 +1053,7 @@ class FileDirDict(PersiDict):
                     continue  # deleted by another process while we iterate
             if with_values:
                 try:
-                    value, _ = self._read_path(entry.path, key)  # type: ignore[misc]
+                    value, _ = self._read_file(entry.path, key, None, decode=True)
                 except KeyError:
                     continue
             yield key, value, timestamp
@@ -1064,9 +1069,11 @@ class FileDirDict(PersiDict):
 
     def to_url(self) -> str:
         """Return the ``file://`` URL of this store (non-default parameters in its query)."""
+        from ._urls import file_url, format_store_url  # urllib.parse: not needed to import a store
+
         return format_store_url(file_url(self._base_dir), self._config, {"base_dir": self._base_dir})
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         """Delete every key file (the skip rules of `_scan`), then the folders left empty.
 
         Walks folder by folder, building no key: memory stays bounded by one folder's entries
@@ -1131,7 +1138,7 @@ class FileDirDict(PersiDict):
                 self._unlock(held, directory, sync=False)
         return deleted
 
-    def _subdict(self, prefix: SafeStrTuple) -> FileDirDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> FileDirDict:
         directory = self._dir_path(prefix, len(prefix))
         self._ensure_dir(directory, NonEmptySafeStrTuple(prefix))
         params = {**self._config.model_dump(exclude={"kind"}), "base_dir": directory}

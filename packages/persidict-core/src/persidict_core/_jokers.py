@@ -33,10 +33,10 @@ class Singleton:
     def __new__(cls: type[_S]) -> _S:
         """Return the one instance of ``cls``, creating it on first use."""
         instance = Singleton._instances.get(cls)
-        if instance is None:
+        if not isinstance(instance, cls):  # first use (and the narrowing to ``cls``)
             instance = super().__new__(cls)
             Singleton._instances[cls] = instance
-        return instance  # type: ignore[return-value]
+        return instance
 
     def __reduce__(self) -> tuple[type, tuple[()]]:
         # Unpickling calls the class, which hands back the existing instance.

@@ -577,47 +577,45 @@ def _pandas_handlers() -> dict[type, type]:
             buf = (zlib.decompress(raw) if data.get("comp", False) else raw).decode()
         return buf, data.get("meta", {})
 
-    class DataFrameHandler(jp_pandas.PandasDfHandler):  # type: ignore[misc]
-        """jsonpickle's DataFrame format; every nested document is checked like the outer one."""
-
-        def restore(self, obj: dict[str, Any]) -> Any:
-            encoded, meta = restore_buffer(obj)
-            if "dtypes_rle" not in meta:
-                raise _Refused("a DataFrame in the format of jsonpickle < 3.4, which is not supported")
-            data_columns = _decode_document(encoded)
-            type_codes = jp_pandas.rle_decode(meta["dtypes_rle"])
-            columns_decoded = _decode_document(meta["columns"])
+    def restore_frame(self: Any, obj: dict[str, Any]) -> Any:
+        """Restore a DataFrame of jsonpickle's format, checking every nested document."""
+        encoded, meta = restore_buffer(obj)
+        if "dtypes_rle" not in meta:
+            raise _Refused("a DataFrame in the format of jsonpickle < 3.4, which is not supported")
+        data_columns = _decode_document(encoded)
+        type_codes = jp_pandas.rle_decode(meta["dtypes_rle"])
+        columns_decoded = _decode_document(meta["columns"])
+        if meta.get("is_multicolumns", False):
+            columns = pd.MultiIndex.from_tuples(columns_decoded, names=meta.get("column_names"))
+        else:
+            columns = columns_decoded
+        frame_data: dict[Any, Any] = {}
+        dtypes: dict[Any, str] = {}
+        for column, type_code in zip(columns, type_codes, strict=False):
+            column_data = data_columns[column]
+            if type_code == "py/jp":
+                frame_data[column] = [_decode_document(item) for item in column_data]
+            else:
+                frame_data[column] = column_data
+                dtypes[column] = REVERSE_TYPE_MAP.get(type_code, "object")
+        frame = pd.DataFrame(frame_data)
+        frame.columns = columns
+        for column in frame.columns:
+            try:
+                frame[column] = frame[column].astype(np.dtype(dtypes.get(column, "object")))
+            except (TypeError, ValueError):
+                pass  # what jsonpickle's own handler does: keep the column as decoded
+        index_values = _decode_document(meta["index"])
+        if meta.get("is_multiindex", False):
+            frame.index = pd.MultiIndex.from_tuples(index_values, names=meta.get("index_names"))
+        else:
+            frame.index = pd.Index(index_values, name=meta.get("index_names"))
+        if "column_names" in meta:
             if meta.get("is_multicolumns", False):
-                columns = pd.MultiIndex.from_tuples(columns_decoded, names=meta.get("column_names"))
+                frame.columns.names = meta["column_names"]
             else:
-                columns = columns_decoded
-            frame_data: dict[Any, Any] = {}
-            dtypes: dict[Any, str] = {}
-            for column, type_code in zip(columns, type_codes, strict=False):
-                column_data = data_columns[column]
-                if type_code == "py/jp":
-                    frame_data[column] = [_decode_document(item) for item in column_data]
-                else:
-                    frame_data[column] = column_data
-                    dtypes[column] = REVERSE_TYPE_MAP.get(type_code, "object")
-            frame = pd.DataFrame(frame_data)
-            frame.columns = columns
-            for column in frame.columns:
-                try:
-                    frame[column] = frame[column].astype(np.dtype(dtypes.get(column, "object")))
-                except (TypeError, ValueError):
-                    pass  # what jsonpickle's own handler does: keep the column as decoded
-            index_values = _decode_document(meta["index"])
-            if meta.get("is_multiindex", False):
-                frame.index = pd.MultiIndex.from_tuples(index_values, names=meta.get("index_names"))
-            else:
-                frame.index = pd.Index(index_values, name=meta.get("index_names"))
-            if "column_names" in meta:
-                if meta.get("is_multicolumns", False):
-                    frame.columns.names = meta["column_names"]
-                else:
-                    frame.columns.name = meta["column_names"]
-            return frame
+                frame.columns.name = meta["column_names"]
+        return frame
 
     def restore_index(self: Any, data: dict[str, Any]) -> Any:
         """Restore an Index of jsonpickle's format, checking its nested document."""
@@ -628,7 +626,11 @@ def _pandas_handlers() -> dict[type, type]:
         return pd.Index(values, dtype=meta.get("dtype"), name=meta.get("name"))
 
     restoring = {"restore": restore_index}
-    _handler_classes[pd.DataFrame] = DataFrameHandler
+    # Classes built with type(): jsonpickle is untyped, and a class statement over its
+    # handler would subclass Any.
+    _handler_classes[pd.DataFrame] = type(
+        "DataFrameHandler", (jp_pandas.PandasDfHandler,), {"restore": restore_frame}
+    )
     _handler_classes[pd.Index] = type("IndexHandler", (jp_pandas.PandasIndexHandler,), restoring)
     multi_base = jp_pandas.PandasMultiIndexHandler
     _handler_classes[pd.MultiIndex] = type("MultiIndexHandler", (multi_base,), restoring)

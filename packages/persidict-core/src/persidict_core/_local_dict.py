@@ -10,17 +10,20 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 from ._conditional import ITEM_NOT_AVAILABLE, ETagValue, ItemNotAvailableFlag
-from ._config import StoreConfig
+from ._config import deferred_config_class
 from ._errors import SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._persidict import PersiDict
 
-__all__ = ["LocalDict", "LocalDictBackend", "LocalDictConfig"]
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
+
+__all__ = ["LocalDict", "LocalDictBackend"]
 
 # Values of these types cannot be mutated, so handing out the stored object is safe.
 _IMMUTABLE_TYPES: Final = frozenset({str, bytes, int, float, complex, bool, type(None), range, frozenset})
@@ -114,7 +117,7 @@ def _fresh_copy(stored: Any) -> Any:
 
 
 def _shared_value(stored: Any) -> Any:
-    """Return the one object that uncopied reads of a stored value share (see `_read_uncopied`)."""
+    """Return the one object that uncopied reads of a stored value share (`read_value_uncopied`)."""
     kind = type(stored)
     if kind is _Copied or kind is _DeepCopied:
         return stored.value
@@ -124,12 +127,6 @@ def _shared_value(stored: Any) -> Any:
             shared = stored.shared = pickle.loads(stored.data)
         return shared
     return stored
-
-
-class LocalDictConfig(StoreConfig):
-    """Configuration of a `LocalDict` (its in-memory contents are not part of it)."""
-
-    kind: Literal["local_dict"] = "local_dict"
 
 
 @dataclass(eq=False)
@@ -186,7 +183,9 @@ class LocalDict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_core"
 
-    config_class: ClassVar[type[StoreConfig]] = LocalDictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:LocalDictConfig", "local_dict"
+    )
     # Mutations hold the shared storage's lock; reads are single lookups of immutable entries.
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = True  # ETags come from one counter per storage
@@ -225,9 +224,9 @@ class LocalDict(PersiDict):
     def _runtime_parts(self) -> dict[str, Any]:
         return {"backend": self._backend}
 
-    def _same_location(self, other: PersiDict) -> bool:
+    def same_location(self, other: PersiDict) -> bool:
         return (
-            super()._same_location(other)
+            super().same_location(other)
             and isinstance(other, LocalDict)
             and other._storage is self._storage
             and other._prefix == self._prefix
@@ -236,25 +235,35 @@ class LocalDict(PersiDict):
     def _full(self, key: NonEmptySafeStrTuple) -> tuple[str, ...]:
         return self._prefix + key if self._prefix else key
 
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
+        """Return a fresh copy of the stored value and its ETag (see `PersiDict.read_entry`)."""
         try:
             value, _, etag = self._items[self._full(key)]
         except KeyError:
             raise KeyError(key) from None
-        if if_etag_differs is not None and etag == if_etag_differs:
-            return ETAG_HAS_NOT_CHANGED
         return _fresh_copy(value), etag
 
-    def _read_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        """One lookup: the value is copied only when its ETag is not ``etag``."""
+        try:
+            value, _, current = self._items[self._full(key)]
+        except KeyError:
+            raise KeyError(key) from None
+        if current == etag:
+            return ETAG_HAS_NOT_CHANGED
+        return _fresh_copy(value), current
+
+    def read_value_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+        """Return the stored object itself, the same on every call: the caller must not mutate it."""
         try:
             stored = self._items[self._full(key)][0]
         except KeyError:
             raise KeyError(key) from None
         return _shared_value(stored)
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+    def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> str:
         try:
             stored = _snapshot_value(value)
         except Exception as exc:  # a lock, a generator, an open file...: as FileDirDict refuses it
@@ -267,11 +276,11 @@ class LocalDict(PersiDict):
             self._items[full] = (stored, time.time(), etag)
         return etag
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         with self._storage.lock:
             return self._items.pop(self._full(key), None) is not None
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
         try:
@@ -287,7 +296,7 @@ class LocalDict(PersiDict):
             self._items[full] = (stored, time.time(), etag)
         return etag
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         full = self._full(key)
         with self._storage.lock:
             entry = self._items.get(full)
@@ -296,7 +305,7 @@ class LocalDict(PersiDict):
             del self._items[full]
         return True
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return self._full(key) in self._items
 
     def _entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, float, str]:
@@ -305,10 +314,10 @@ class LocalDict(PersiDict):
         except KeyError:
             raise KeyError(key) from None
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._entry(key)[1]
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str:
         return self._entry(key)[2]
 
     def _snapshot(self) -> list[tuple[tuple[str, ...], tuple[Any, float, str]]]:
@@ -323,20 +332,20 @@ class LocalDict(PersiDict):
                 if len(full) > depth and full[:depth] == prefix
             ]
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        make_key = NonEmptySafeStrTuple.from_trusted_strings
         for key, _ in self._snapshot():
             yield make_key(key)
 
-    def _count(self) -> int:
+    def count_entries(self) -> int:
         if not self._prefix:
             return len(self._items)
         return len(self._snapshot())
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        make_key = NonEmptySafeStrTuple.from_trusted_strings
         for key, (value, timestamp, _) in self._snapshot():
             yield (
                 make_key(key),
@@ -344,7 +353,7 @@ class LocalDict(PersiDict):
                 timestamp if with_timestamps else None,
             )
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         with self._storage.lock:
             if not self._prefix:
                 self._items.clear()
@@ -353,7 +362,7 @@ class LocalDict(PersiDict):
             for full in [full for full in self._items if len(full) > depth and full[:depth] == self._prefix]:
                 del self._items[full]
 
-    def _subdict(self, prefix: SafeStrTuple) -> LocalDict:
+    def subdict_at(self, prefix: SafeStrTuple) -> LocalDict:
         backend = LocalDictBackend(storage=self._storage, prefix=self._prefix + tuple(prefix))
         return type(self)(
             backend=backend,

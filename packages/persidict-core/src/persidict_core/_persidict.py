@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
@@ -33,9 +33,10 @@ from ._conditional import (
     TransformingFunction,
 )
 from ._config import (
-    StoreConfig,
+    DeferredConfigClass,
     config_from_data,
     constructor_params,
+    deferred_config_class,
     register_store_kind,
     split_parameters,
     split_runtime_parts,
@@ -45,12 +46,15 @@ from ._errors import ConcurrencyConflictError, MutationPolicyError
 from ._jokers import DELETE_CURRENT, ETAG_HAS_NOT_CHANGED, KEEP_CURRENT, ETagHasNotChangedFlag, Joker
 from ._serialization import serialize
 
+if TYPE_CHECKING:
+    from ._config_models import StoreConfig
+
 __all__ = ["EntryInfo", "KeyLike", "PersiDict", "to_key"]
 
 KeyLike: TypeAlias = "str | Sequence[str] | SafeStrTuple"
 """What every method accepts as a key: a str, a sequence of str, or a SafeStrTuple."""
 
-_ConfigT = TypeVar("_ConfigT", bound=StoreConfig)
+_ConfigT = TypeVar("_ConfigT", bound="StoreConfig")
 _StoreT = TypeVar("_StoreT", bound="PersiDict")
 
 
@@ -83,6 +87,23 @@ class EntryInfo:
 
 # The hot paths call the constructor directly: a function layer costs ~10% of a small `in`.
 _key = NonEmptySafeStrTuple
+
+
+class _ApplicableParameters:
+    """``PersiDict.applicable_parameters``: computed from ``config_class`` on first access.
+
+    Computing it when the class is created would import the config model (and pydantic) with
+    the store class.
+    """
+
+    def __get__(self, instance: object, owner: type[PersiDict]) -> frozenset[str]:
+        names = owner.__dict__.get("_applicable_parameters")
+        if names is None:
+            # The parameters a store uses are its config's fields: one field in one model.
+            names = frozenset(owner.config_class.model_fields) - {"kind"}
+            type.__setattr__(owner, "_applicable_parameters", names)
+        assert isinstance(names, frozenset)
+        return names
 
 
 def _key_or_none(key: object) -> NonEmptySafeStrTuple | None:
@@ -139,25 +160,34 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     the same store. Beyond ``dict`` it offers timestamps, ETags, hierarchical sub-dicts,
     jokers (`KEEP_CURRENT`, `DELETE_CURRENT`) and an append-only mode.
 
-    Subclasses set `config_class` and implement the primitives ``_read``, ``_write``,
-    ``_delete``, ``_contains``, ``_timestamp``, ``_etag``, ``_iter_entries`` and ``_subdict``
-    (and may override ``_count``, ``_iter_keys`` and ``_clear`` for speed). The conditional
-    operations are written on ``_write_if_etag`` and ``_delete_if_etag``, whose default here
-    (check, then act) is correct but not atomic: a store that overrides them atomically sets
-    `atomic_conditional_writes`.
+    A backend subclasses it, sets `config_class` and implements the backend contract: the
+    abstract `read_entry`, `write_entry`, `delete_entry`, `has_entry`, `entry_timestamp`,
+    `entry_etag`, `iter_entries` and `subdict_at`. The other contract methods have defaults
+    written on those, which a store overrides where it can do better: `read_entry_if_changed`,
+    `read_value_uncopied`, `iter_entry_keys`, `count_entries`, `clear_entries`,
+    `same_location`, and the conditional primitives `write_entry_if_etag` and
+    `delete_entry_if_etag`, whose defaults (check, then act) are correct but not atomic: a store
+    that overrides them atomically sets `atomic_conditional_writes`. The capability flags
+    (`provides_etags`, `atomic_conditional_writes`, `strong_etags`, `mutation_policy`) tell
+    wrappers and the conformance suite what the store promises.
     """
 
-    config_class: ClassVar[type[StoreConfig]] = StoreConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_core._config_models:StoreConfig", None
+    )
     """The pydantic model describing stores of this class."""
-    applicable_parameters: ClassVar[frozenset[str]] = frozenset(StoreConfig.model_fields) - {"kind"}
-    """The config fields of this store (derived from `config_class`; other names of the shared
-    vocabulary are ignored by the constructor)."""
+    if TYPE_CHECKING:
+        applicable_parameters: ClassVar[frozenset[str]]
+        """The config fields of this store (derived from `config_class`; other names of the
+        shared vocabulary are ignored by the constructor)."""
+    else:
+        applicable_parameters = _ApplicableParameters()
     provides_etags: ClassVar[bool] = True
     """Whether `etag` identifies a value version (caches that validate by ETag need this)."""
     mutation_policy: ClassVar[str] = "append-only"
     """The policy named by `MutationPolicyError` when an append-only store refuses a change."""
     atomic_conditional_writes: ClassVar[bool] = False
-    """Whether ``_write_if_etag`` and ``_delete_if_etag`` are atomic against every other writer.
+    """Whether `write_entry_if_etag` and `delete_entry_if_etag` are atomic against every other writer.
 
     When False the conditional methods still give the right answers without concurrent writers,
     but a check and its mutation can be split by another process.
@@ -167,12 +197,15 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "config_class" in cls.__dict__:
-            # The parameters a store uses are its config's fields: one field in one model.
-            cls.applicable_parameters = frozenset(cls.config_class.model_fields) - {"kind"}
-            kind_field = cls.config_class.model_fields.get("kind")
+        declared = cls.__dict__.get("config_class")
+        if isinstance(declared, DeferredConfigClass):
+            # Registered by name: the model (and pydantic) is imported when first used.
+            if declared.kind is not None:
+                register_store_kind(declared.kind, declared, cls)
+        elif declared is not None:
+            kind_field = declared.model_fields.get("kind")
             if kind_field is not None and isinstance(kind_field.default, str):
-                register_store_kind(kind_field.default, cls.config_class, cls)
+                register_store_kind(kind_field.default, declared, cls)
 
     def __init__(self, config: StoreConfig) -> None:
         """Adopt a validated config; subclasses build it with `_make_config`."""
@@ -299,105 +332,300 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         )
         return f"{type(self).__name__}({fields})"
 
-    def _same_location(self, other: PersiDict) -> bool:
-        """True when ``other`` is a store of the same class over the same storage."""
+    def same_location(self, other: PersiDict) -> bool:
+        """Tell whether ``other`` reads and writes the very same storage as this store.
+
+        Part of the backend contract: wrappers use it to refuse a cache that is the store it
+        caches, and ``==`` answers True for two stores over one location without comparing
+        contents. The default compares the classes and the configs; a store whose location
+        is not all in its config (a `LocalDict`'s in-memory storage) extends it.
+
+        Args:
+            other: Any store.
+
+        Returns:
+            True if both stores are of the same class over the same storage.
+        """
         return type(self) is type(other) and self._config == other._config
 
-    # ----------------------------------------------------------------- primitives
+    # ----------------------------------------------------------------- the backend contract
+    # Every method below takes a key already normalized to a NonEmptySafeStrTuple: the public
+    # dict API validates keys and values, then calls these. They check nothing themselves.
     @abstractmethod
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        """Read the value of ``key`` and the ETag of the version read, as of one moment.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            ``(value, etag)``: the value, a fresh object the caller owns (mutating it never
+            changes what is stored), and its ETag (None for a store without ETags).
+
+        Raises:
+            KeyError: The key is absent.
+            DeserializationError: The stored bytes cannot be decoded.
+            BackendError: The storage failed.
+        """
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        """Return ``(value, etag)``, or `ETAG_HAS_NOT_CHANGED`; raise KeyError if absent."""
+        """Read ``key`` unless its ETag is still ``etag`` (cache revalidation).
 
-    @abstractmethod
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
-        """Store ``value`` and return its etag; atomic `MutationPolicyError` if ``only_if_absent``."""
+        The default asks `entry_etag` first, then calls `read_entry`. A store that can answer
+        in one step overrides it (a conditional GET, one ``stat`` of a file) and so never
+        transfers a value that did not change.
 
-    @abstractmethod
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
-        """Delete the key; return False if it was absent."""
+        Args:
+            key: The key, already normalized.
+            etag: The ETag of the version the caller holds.
 
-    @abstractmethod
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        """Return True if the key is present."""
+        Returns:
+            `ETAG_HAS_NOT_CHANGED` if the key's ETag is ``etag``; otherwise ``(value, new_etag)``
+            as `read_entry` returns them.
 
-    @abstractmethod
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        """Return the POSIX time of the key's last write; KeyError if absent."""
+        Raises:
+            KeyError: The key is absent.
+            DeserializationError: The stored bytes cannot be decoded.
+            BackendError: The storage failed.
+        """
+        if self.entry_etag(key) == etag:
+            return ETAG_HAS_NOT_CHANGED
+        value, new_etag = self.read_entry(key)
+        if new_etag == etag:  # changed back between the two calls: the caller's copy is current
+            return ETAG_HAS_NOT_CHANGED
+        return value, new_etag
 
-    @abstractmethod
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        """Return the key's current etag; KeyError if absent."""
-
-    @abstractmethod
-    def _iter_entries(
-        self, with_values: bool, with_timestamps: bool
-    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        """Yield ``(key, value, timestamp)``; unrequested parts are None; skip vanished keys."""
-
-    @abstractmethod
-    def _subdict(self, prefix: SafeStrTuple) -> PersiDict:
-        """Return a store of the same kind over the keys under the non-empty ``prefix``."""
-
-    def _read_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
-        """Return the value of ``key`` without the defensive copy a read makes; KeyError if absent.
+    def read_value_uncopied(self, key: NonEmptySafeStrTuple) -> Any:
+        """Read the value of ``key`` without the defensive copy `read_entry` makes.
 
         A store that keeps objects in memory (`LocalDict`) returns the stored object itself,
         the same one on every call, so the caller must never mutate it (the caches' opt-in
-        ``copy_on_read=False``). A store that deserializes on every read returns a fresh value.
+        ``copy_on_read=False``). The default returns `read_entry`'s value, which is fresh.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            The stored value (shared with other callers where the store keeps objects).
+
+        Raises:
+            KeyError: The key is absent.
+            DeserializationError: The stored bytes cannot be decoded.
+            BackendError: The storage failed.
         """
-        # Without ``if_etag_differs`` a read never answers "not changed".
-        value, _ = cast("tuple[Any, str | None]", self._read(key))
+        value, _ = self.read_entry(key)
         return value
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        """Yield every key (backends override this when listing keys alone is cheaper)."""
-        for key, _, _ in self._iter_entries(False, False):
+    @abstractmethod
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
+        """Store ``value`` under ``key`` and return the ETag of the version written.
+
+        Args:
+            key: The key, already normalized.
+            value: The value, already checked (never a joker, a store or of a refused class).
+            only_if_absent: Create the key only if it is absent, atomically: of several
+                concurrent creators exactly one succeeds (append-only stores and
+                ``setdefault`` rely on it).
+
+        Returns:
+            The new ETag (None for a store without ETags).
+
+        Raises:
+            MutationPolicyError: ``only_if_absent`` is True and the key is present (nothing
+                is written).
+            SerializationError: The value cannot be stored in this store's format.
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        """Delete ``key`` if it is present.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            True if a value was deleted, False if the key was absent (never a KeyError).
+
+        Raises:
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        """Tell whether ``key`` is present, without reading its value.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            True if the key is present.
+
+        Raises:
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        """Return the POSIX time of the last write of ``key``.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            Seconds since the epoch.
+
+        Raises:
+            KeyError: The key is absent.
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        """Return the ETag of the current version of ``key``, without reading its value.
+
+        Args:
+            key: The key, already normalized.
+
+        Returns:
+            A string that changes whenever the value is rewritten (None for a store without
+            ETags: `provides_etags` False).
+
+        Raises:
+            KeyError: The key is absent.
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def iter_entries(
+        self, with_values: bool, with_timestamps: bool
+    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
+        """List the store: yield ``(key, value, timestamp)`` for every key.
+
+        Args:
+            with_values: Read each value (else the value part is None).
+            with_timestamps: Report each key's `entry_timestamp` (else that part is None).
+
+        Yields:
+            One triple per key, in the store's listing order. A key deleted while the
+            listing runs is skipped, never a KeyError.
+
+        Raises:
+            DeserializationError: A value read cannot be decoded.
+            BackendError: The storage failed.
+        """
+
+    @abstractmethod
+    def subdict_at(self, prefix: SafeStrTuple) -> PersiDict:
+        """Return a store of the same class over the keys that start with ``prefix``.
+
+        The sub-store shares the storage: a write through either is seen by both. Its keys
+        are those of this store with ``prefix`` removed.
+
+        Args:
+            prefix: A non-empty prefix (an empty one is handled by `get_subdict`).
+
+        Returns:
+            The sub-store, with this store's format, policy and value class.
+
+        Raises:
+            BackendError: The storage failed.
+        """
+
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        """Yield every key (the default lists `iter_entries` without values or timestamps).
+
+        A store that lists keys alone more cheaply overrides it; ``iter()``, ``keys()`` and
+        `random_key` use it. Keys deleted meanwhile are skipped.
+
+        Raises:
+            BackendError: The storage failed.
+        """
+        for key, _, _ in self.iter_entries(False, False):
             yield key
 
-    def _count(self) -> int:
-        """Return the number of keys."""
-        return sum(1 for _ in self._iter_keys())
+    def count_entries(self) -> int:
+        """Return the number of keys (``len``; the default counts `iter_entry_keys`).
 
-    def _clear(self) -> None:
-        """Delete every key."""
-        for key in list(self._iter_keys()):
-            self._delete(key)
+        Raises:
+            BackendError: The storage failed.
+        """
+        return sum(1 for _ in self.iter_entry_keys())
 
-    def _write_if_etag(
+    def clear_entries(self) -> None:
+        """Delete every key (``clear``; the default deletes what `iter_entry_keys` lists).
+
+        The public method has already refused an append-only store.
+
+        Raises:
+            BackendError: The storage failed.
+        """
+        for key in list(self.iter_entry_keys()):
+            self.delete_entry(key)
+
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
-        """Store ``value`` only if the key's ETag is ``expected_etag`` (`ITEM_NOT_AVAILABLE`: absent).
+        """Store ``value`` only if the ETag of ``key`` is ``expected_etag`` (compare-and-swap).
 
-        Returns the new ETag, or None when the condition did not hold (nothing was written).
-        A store that keeps nothing (`EmptyDict`) returns `ITEM_NOT_AVAILABLE` for a write made.
-        A store whose `atomic_conditional_writes` is True does the check and the write as one
-        step; this default checks, then writes (create-if-absent is atomic where ``_write`` is).
+        The conditional operations (``set_item_if``, ``setdefault_if``, ``transform_item``)
+        are written on this. A store whose `atomic_conditional_writes` is True does the check
+        and the write as one step; this default checks `entry_etag`, then writes (its
+        create-if-absent is as atomic as `write_entry`'s ``only_if_absent``).
+
+        Args:
+            key: The key, already normalized.
+            value: The value, already checked.
+            expected_etag: The ETag the key must have, or `ITEM_NOT_AVAILABLE`: the key must
+                be absent.
+
+        Returns:
+            The new ETag; None when the condition did not hold (nothing was written; never an
+            exception for a lost condition). A store that keeps nothing (`EmptyDict`) returns
+            `ITEM_NOT_AVAILABLE` for a write it accepted.
+
+        Raises:
+            SerializationError: The value cannot be stored in this store's format.
+            BackendError: The storage failed.
         """
-        if expected_etag is ITEM_NOT_AVAILABLE:
+        if not isinstance(expected_etag, str):  # ITEM_NOT_AVAILABLE: create only
             try:
-                return self._write(key, value, only_if_absent=True)
+                return self.write_entry(key, value, only_if_absent=True)
             except MutationPolicyError:
                 return None
         try:
-            if (self._etag(key) or "") != expected_etag:  # a store without ETags reports ""
+            if (self.entry_etag(key) or "") != expected_etag:  # a store without ETags reports ""
                 return None
         except KeyError:
             return None
-        return self._write(key, value, only_if_absent=False)
+        return self.write_entry(key, value)
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
-        """Delete the key only if its ETag is ``expected_etag``; True if it was deleted.
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+        """Delete ``key`` only if its ETag is ``expected_etag``.
 
-        Atomic when `atomic_conditional_writes` is True; this default checks, then deletes.
+        Atomic when `atomic_conditional_writes` is True; this default checks `entry_etag`,
+        then deletes.
+
+        Args:
+            key: The key, already normalized.
+            expected_etag: The ETag the key must have.
+
+        Returns:
+            True if the key was deleted; False if it is absent or has another ETag.
+
+        Raises:
+            BackendError: The storage failed.
         """
         try:
-            if (self._etag(key) or "") != expected_etag:
+            if (self.entry_etag(key) or "") != expected_etag:
                 return False
         except KeyError:
             return False
-        return self._delete(key)
+        return self.delete_entry(key)
 
     # ----------------------------------------------------------------- value checks
     def _check_value(self, key: NonEmptySafeStrTuple, value: Any) -> None:
@@ -427,7 +655,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def __getitem__(self, key: KeyLike) -> Any:
         """Return the value of ``key``; KeyError if absent."""
         k = _key(key)
-        value, _ = self._read(k)  # type: ignore[misc]
+        value, _ = self.read_entry(k)
         return self._checked_read_value(k, value)
 
     def __setitem__(self, key: KeyLike, value: Any) -> None:
@@ -439,7 +667,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         k = _key(key)
         if self._append_only:
             raise self._refuse_mutation(k, "delete")
-        if not self._delete(k):
+        if not self.delete_entry(k):
             raise KeyError(k)
 
     def __contains__(self, key: object) -> bool:
@@ -449,7 +677,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         not a valid key (``"a/b"``, ``()``) raises ValueError.
         """
         k = _key_or_none(key)
-        return k is not None and self._contains(k)
+        return k is not None and self.has_entry(k)
 
     def __ior__(self: _StoreT, other: Any) -> _StoreT:
         """``store |= other`` is ``store.update(other)`` (PEP 584); returns the store itself.
@@ -463,11 +691,11 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     def __len__(self) -> int:
         """Return the number of keys (listing, never reading values)."""
-        return self._count()
+        return self.count_entries()
 
     def __iter__(self) -> Iterator[NonEmptySafeStrTuple]:
         """Iterate over the keys."""
-        return self._iter_keys()
+        return self.iter_entry_keys()
 
     def keys(self) -> KeysView[NonEmptySafeStrTuple]:
         """Return a view of the keys (``len`` and ``in`` work; each iteration lists afresh)."""
@@ -484,24 +712,24 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     def _checked_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        for key, value, timestamp in self._iter_entries(with_values, with_timestamps):
+        for key, value, timestamp in self.iter_entries(with_values, with_timestamps):
             if with_values:
                 self._checked_read_value(key, value)
             yield key, value, timestamp
 
     def keys_and_timestamps(self) -> Iterator[tuple[NonEmptySafeStrTuple, float]]:
         """Iterate over ``(key, timestamp)`` pairs without reading values."""
-        for key, _, timestamp in self._iter_entries(False, True):
-            yield key, timestamp  # type: ignore[misc]
+        for key, _, timestamp in self.iter_entries(False, True):
+            yield key, cast(float, timestamp)  # requested: never None
 
     def values_and_timestamps(self) -> Iterator[tuple[Any, float]]:
         """Iterate over ``(value, timestamp)`` pairs."""
         for _, value, timestamp in self._checked_entries(True, True):
-            yield value, timestamp  # type: ignore[misc]
+            yield value, cast(float, timestamp)
 
     def items_and_timestamps(self) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float]]:
         """Iterate over ``(key, value, timestamp)`` triples."""
-        return self._checked_entries(True, True)  # type: ignore[return-value]
+        return cast("Iterator[tuple[NonEmptySafeStrTuple, Any, float]]", self._checked_entries(True, True))
 
     def get(self, key: KeyLike, default: Any = None) -> Any:
         """Return the value of ``key``, or ``default`` if it is absent."""
@@ -522,14 +750,14 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         checked = False
         while True:
             try:
-                value, _ = self._read(k)  # type: ignore[misc]
+                value, _ = self.read_entry(k)
                 return self._checked_read_value(k, value)
             except KeyError:
                 pass
             if not checked:
                 self._check_value(k, default)
                 checked = True
-            if self._write_if_etag(k, default, ITEM_NOT_AVAILABLE) is not None:
+            if self.write_entry_if_etag(k, default, ITEM_NOT_AVAILABLE) is not None:
                 return default
             # Another writer created the key first: return what it stored.
 
@@ -546,16 +774,16 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             raise self._refuse_mutation(k, "pop")
         while True:
             try:
-                value, etag = self._read(k)  # type: ignore[misc]
+                value, etag = self.read_entry(k)
             except KeyError:
                 if default:
                     return default[0]
                 raise
             if etag is None:  # a store without ETags: nothing to compare, delete what is there
-                if self._delete(k):
+                if self.delete_entry(k):
                     return self._checked_read_value(k, value)
                 continue
-            if self._delete_if_etag(k, etag):
+            if self.delete_entry_if_etag(k, etag):
                 return self._checked_read_value(k, value)
             # The value changed or vanished meanwhile: look again.
 
@@ -563,13 +791,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """Remove and return some ``(key, value)`` pair; KeyError if the store is empty."""
         if self._append_only:
             raise self._refuse_mutation(None, "popitem")
-        for key in self._iter_keys():
+        for key in self.iter_entry_keys():
             try:
-                value, etag = self._read(key)  # type: ignore[misc]
+                value, etag = self.read_entry(key)
             except KeyError:
                 continue  # deleted by someone else meanwhile
             # Remove exactly the version read: a value replaced meanwhile is not returned.
-            if self._delete_if_etag(key, etag) if etag is not None else self._delete(key):
+            if self.delete_entry_if_etag(key, etag) if etag is not None else self.delete_entry(key):
                 return key, self._checked_read_value(key, value)
         raise KeyError("popitem(): the store is empty")
 
@@ -577,14 +805,14 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """Delete every key (`MutationPolicyError` if append-only)."""
         if self._append_only:
             raise self._refuse_mutation(None, "clear")
-        self._clear()
+        self.clear_entries()
 
     def discard(self, key: KeyLike) -> bool:
         """Delete ``key`` if present; return True if it was deleted, False if it was absent."""
         k = _key(key)
         if self._append_only:
             raise self._refuse_mutation(k, "discard")
-        return self._delete(k)
+        return self.delete_entry(k)
 
     def delete_if_exists(self, key: KeyLike) -> bool:
         """Alias of `discard`, kept for code written for older persidict versions."""
@@ -594,7 +822,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """Stores over the same location are equal; otherwise compare contents with any mapping."""
         if self is other:
             return True
-        if isinstance(other, PersiDict) and self._same_location(other):
+        if isinstance(other, PersiDict) and self.same_location(other):
             return True
         if not isinstance(other, Mapping):
             return NotImplemented
@@ -619,12 +847,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    __hash__ = None  # type: ignore[assignment]  # mutable mapping
+    # No __hash__: a class that defines __eq__ gets __hash__ = None, so stores (mutable
+    # mappings) are unhashable, as dicts are.
 
     # ----------------------------------------------------------------- timestamps
     def timestamp(self, key: KeyLike) -> float:
         """Return the POSIX timestamp of the key's last write; KeyError if absent."""
-        return self._timestamp(_key(key))
+        return self.entry_timestamp(_key(key))
 
     @staticmethod
     def _check_max_n(max_n: int | None) -> None:
@@ -636,7 +865,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         if max_n is not None and max_n <= 0:
             return []
         # (timestamp, key): ties are broken by the key, so the order is deterministic.
-        stamped = ((timestamp, key) for key, _, timestamp in self._iter_entries(False, True))
+        stamped = ((timestamp, key) for key, _, timestamp in self.iter_entries(False, True))
         if max_n is None:
             ordered = sorted(stamped, reverse=newest_first)
         elif newest_first:
@@ -673,7 +902,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
     # ----------------------------------------------------------------- etags
     def etag(self, key: KeyLike) -> str | None:
         """Return the key's ETag: it changes whenever the value is rewritten; KeyError if absent."""
-        return self._etag(_key(key))
+        return self.entry_etag(_key(key))
 
     def set_item_get_etag(self, key: KeyLike, value: Any) -> str | None:
         """Store ``value`` and return the new ETag (None for jokers and stores without ETags)."""
@@ -683,10 +912,10 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         if value is DELETE_CURRENT:
             if self._append_only:
                 raise self._refuse_mutation(k, "delete")
-            self._delete(k)
+            self.delete_entry(k)
             return None
         self._check_value(k, value)
-        return self._write(k, value, only_if_absent=self._append_only)
+        return self.write_entry(k, value, only_if_absent=self._append_only)
 
     def get_item_if_etag_changed(
         self, key: KeyLike, etag: str | None
@@ -696,10 +925,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         Stores that support it (files, S3) skip transferring the value when it did not change.
         """
         k = _key(key)
-        result = self._read(k, if_etag_differs=etag)
-        if result is ETAG_HAS_NOT_CHANGED:
-            return result
-        value, new_etag = result  # type: ignore[misc]
+        if etag is None:
+            value, new_etag = self.read_entry(k)
+        else:
+            result = self.read_entry_if_changed(k, etag)
+            if isinstance(result, ETagHasNotChangedFlag):
+                return result
+            value, new_etag = result
         return self._checked_read_value(k, value), new_etag
 
     # ----------------------------------------------------------------- stored bytes
@@ -737,22 +969,22 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """
         try:
             if retrieve_value is NEVER_RETRIEVE:
-                etag = self._etag(key)
+                etag = self.entry_etag(key)
                 return (etag if etag is not None else ""), VALUE_NOT_RETRIEVED
-            if retrieve_value is IF_ETAG_CHANGED and type(expected_etag) is str:
-                result = self._read(key, if_etag_differs=expected_etag)
-                if result is ETAG_HAS_NOT_CHANGED:
+            if retrieve_value is IF_ETAG_CHANGED and isinstance(expected_etag, str):
+                result = self.read_entry_if_changed(key, expected_etag)
+                if isinstance(result, ETagHasNotChangedFlag):
                     return expected_etag, VALUE_NOT_RETRIEVED
             else:
-                result = self._read(key)
+                result = self.read_entry(key)
         except KeyError:
             return ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE
-        value, etag = result  # type: ignore[misc]
+        value, etag = result
         return (etag if etag is not None else ""), self._checked_read_value(key, value)
 
     def _observe_etag(self, key: NonEmptySafeStrTuple) -> ETagIfExists:
         try:
-            etag = self._etag(key)
+            etag = self.entry_etag(key)
         except KeyError:
             return ITEM_NOT_AVAILABLE
         return etag if etag is not None else ""
@@ -868,14 +1100,14 @@ class PersiDict(MutableMapping[Any, Any], ABC):
                     current,
                 )
             if value is DELETE_CURRENT:
-                if actual is ITEM_NOT_AVAILABLE:
+                if not isinstance(actual, str):  # absent: nothing to delete
                     return ConditionalOperationResult(True, actual, actual, ITEM_NOT_AVAILABLE)
-                if self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+                if self.delete_entry_if_etag(k, actual):
                     return ConditionalOperationResult(True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
                 continue
             if self._append_only and actual is not ITEM_NOT_AVAILABLE:
                 raise self._refuse_mutation(k, "overwrite")
-            new_etag = self._write_if_etag(k, value, actual)
+            new_etag = self.write_entry_if_etag(k, value, actual)
             if new_etag is not None:
                 return ConditionalOperationResult(True, actual, new_etag, _kept(new_etag, value))
             # Another writer changed the key after our check: check again against its ETag.
@@ -909,7 +1141,7 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             actual = self._observe_etag(k)
             satisfied = condition.is_satisfied(expected_etag, actual)
             if actual is ITEM_NOT_AVAILABLE and satisfied:
-                new_etag = self._write_if_etag(k, default_value, ITEM_NOT_AVAILABLE)
+                new_etag = self.write_entry_if_etag(k, default_value, ITEM_NOT_AVAILABLE)
                 if new_etag is not None:
                     return ConditionalOperationResult(True, actual, new_etag, _kept(new_etag, default_value))
                 continue  # created by another writer meanwhile
@@ -938,11 +1170,11 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         while True:
             actual = self._observe_etag(k)
             satisfied = condition.is_satisfied(expected_etag, actual)
-            if actual is ITEM_NOT_AVAILABLE:
+            if not isinstance(actual, str):  # absent
                 return ConditionalOperationResult(satisfied, actual, actual, ITEM_NOT_AVAILABLE)
             if not satisfied:
                 return ConditionalOperationResult(False, actual, actual, VALUE_NOT_RETRIEVED)
-            if self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+            if self.delete_entry_if_etag(k, actual):
                 return ConditionalOperationResult(True, actual, ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
 
     def transform_item(
@@ -983,13 +1215,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
             if new_value is DELETE_CURRENT:
                 if self._append_only:
                     raise self._refuse_mutation(k, "delete")
-                if actual is ITEM_NOT_AVAILABLE or self._delete_if_etag(k, actual):  # type: ignore[arg-type]
+                if not isinstance(actual, str) or self.delete_entry_if_etag(k, actual):
                     return OperationResult(ITEM_NOT_AVAILABLE, ITEM_NOT_AVAILABLE)
             else:
                 if self._append_only and actual is not ITEM_NOT_AVAILABLE:
                     raise self._refuse_mutation(k, "overwrite")
                 self._check_value(k, new_value)
-                new_etag = self._write_if_etag(k, new_value, actual)
+                new_etag = self.write_entry_if_etag(k, new_value, actual)
                 if new_etag is not None:
                     return OperationResult(new_etag, _kept(new_etag, new_value))
             if n_retries is not None and attempts > n_retries:
@@ -1008,17 +1240,17 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         prefix = SafeStrTuple(prefix_key)
         if len(prefix) == 0:
             return type(self)(**self._reopening_params())
-        return self._subdict(prefix)
+        return self.subdict_at(prefix)
 
     def subdicts(self) -> dict[str, PersiDict]:
         """Return ``{first key element: sub-dict}`` for every first element in use."""
-        first_elements = sorted({key[0] for key in self._iter_keys()})
+        first_elements = sorted({key[0] for key in self.iter_entry_keys()})
         return {element: self.get_subdict(element) for element in first_elements}
 
     def random_key(self) -> NonEmptySafeStrTuple | None:
         """Return a key chosen uniformly at random (None if empty), without reading values."""
         chosen: NonEmptySafeStrTuple | None = None
-        for seen, key in enumerate(self._iter_keys(), start=1):
+        for seen, key in enumerate(self.iter_entry_keys(), start=1):
             # Reservoir sampling with k=1: one pass, no len(), uniform.
             if random.randrange(seen) == 0:
                 chosen = key
@@ -1045,7 +1277,7 @@ class _KeysView(KeysView[NonEmptySafeStrTuple]):
         # counted, never held in memory (its list() then lists twice).
         keys: list[NonEmptySafeStrTuple] | None = []
         count = 0
-        for key in self._mapping._iter_keys():
+        for key in self._mapping.iter_entry_keys():
             count += 1
             if keys is not None:
                 if count > _REPLAY_LIMIT:
@@ -1065,7 +1297,7 @@ class _KeysView(KeysView[NonEmptySafeStrTuple]):
             self._len_listing = None
             yield from listing[1]
         else:
-            yield from self._mapping._iter_keys()
+            yield from self._mapping.iter_entry_keys()
 
 
 class _ValuesView(ValuesView[Any]):

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-
-from ._config import StoreConfig, _lookup_kind, split_parameters, store_from_config
+from ._config import _lookup_kind, split_parameters, store_from_config
 from ._errors import MissingBackendError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
+
+    from ._config_models import StoreConfig
     from ._persidict import PersiDict
 
 __all__ = ["StoreUrl", "format_store_url", "open_store", "register_url_scheme"]
@@ -237,6 +238,8 @@ def validated_config(kind: str, params: Mapping[str, Any], extra_names: Iterable
     applicable = (getattr(factory, "applicable_parameters", None) or frozenset()) | fields
     kept = split_parameters(params, applicable, config_class, extra_names)
     config = config_class.model_validate({**kept, "kind": kind})
+    from ._config_models import StoreConfig
+
     assert isinstance(config, StoreConfig)
     return config
 
@@ -246,6 +249,8 @@ def _field_adapter(config_class: type[BaseModel], name: str) -> TypeAdapter[Any]
     info = config_class.model_fields.get(name)
     if info is None:
         return None
+    from pydantic import TypeAdapter
+
     annotation: Any = info.rebuild_annotation()  # the type with its validators (Annotated)
     return TypeAdapter(annotation)
 
@@ -267,6 +272,8 @@ def _convert_query(kind: str, query: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _convert_text(adapter: TypeAdapter[Any], text: str) -> Any:
+    from pydantic import ValidationError
+
     if text == "":
         try:
             return adapter.validate_python(None)

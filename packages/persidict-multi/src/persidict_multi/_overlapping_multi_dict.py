@@ -329,9 +329,10 @@ class OverlappingMultiDict:
             return NotImplemented
         if self._dict_type is not other._dict_type or list(self._subdicts) != list(other._subdicts):
             return False
-        return all(store._same_location(other._subdicts[name]) for name, store in self._subdicts.items())
+        return all(store.same_location(other._subdicts[name]) for name, store in self._subdicts.items())
 
-    __hash__ = None  # type: ignore[assignment]  # equality depends on mutable-location stores
+    # No __hash__: defining __eq__ makes Python set it to None (equality depends on the
+    # stores' locations, so a group is unhashable).
 
     def __repr__(self) -> str:
         individual = ", ".join(f"{name}={params!r}" for name, params in self._individual.items())

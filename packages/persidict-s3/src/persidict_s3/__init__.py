@@ -13,10 +13,19 @@ Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botoc
 ``client_config``. boto3 is imported when the first store is created, not by this import.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import _url_scheme  # noqa: F401  (registers the s3:// scheme of store URLs)
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig
-from ._s3_dict import S3Dict, S3Dict_FileDirCached, S3DictConfig
+from ._basic_s3_dict import BasicS3Dict
+from ._s3_dict import S3Dict, S3Dict_FileDirCached
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config_models import BasicS3DictConfig, S3DictConfig
+
+# The configs are pydantic models: imported on first access (PEP 562), so that importing a
+# store does not load pydantic.
+_CONFIG_MODELS = frozenset({"BasicS3DictConfig", "S3DictConfig"})
 
 __all__ = [
     "BasicS3Dict",
@@ -26,3 +35,14 @@ __all__ = [
     "S3Dict_FileDirCached",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a config model (and pydantic) on first access."""
+    if name in _CONFIG_MODELS:
+        from . import _config_models
+
+        value = getattr(_config_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import quote
-
-from pydantic import Field, JsonValue, PositiveInt, field_validator
 
 from persidict_core import (
     ETAG_HAS_NOT_CHANGED,
@@ -19,25 +17,28 @@ from persidict_core import (
     KeyLike,
     PersiDict,
     SerializationError,
-    StoreConfig,
+    deferred_config_class,
     format_store_url,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._client import DEFAULT_MAX_POOL_CONNECTIONS, NOT_MODIFIED, S3Connection, WriteConflict
+from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection, WriteConflict
 from ._transfer import (
     DEFAULT_MULTIPART_CHUNKSIZE,
     DEFAULT_MULTIPART_CONCURRENCY,
     DEFAULT_MULTIPART_THRESHOLD,
-    MAX_PART_SIZE,
-    MIN_PART_SIZE,
     PartSettings,
     read_value,
     write_value,
 )
 
-__all__ = ["BasicS3Dict", "BasicS3DictConfig", "content_type_of", "s3_store_url"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import BasicS3DictConfig
+
+__all__ = ["BasicS3Dict", "content_type_of", "normalize_root_prefix", "s3_store_url"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
@@ -55,52 +56,18 @@ def normalize_root_prefix(value: str) -> str:
     return value if not value or value.endswith("/") else value + "/"
 
 
-def s3_store_url(config: StoreConfig, *, cache: bool) -> str:
+def s3_store_url(config: BasicS3DictConfig, *, cache: bool) -> str:
     """Return the ``s3://`` URL of an S3 store's config (``cache=False``: ``?cache=none``)."""
-    bucket = quote(config.bucket_name, safe="")  # type: ignore[attr-defined]
-    prefix = quote(config.root_prefix, safe="/~()_-.=")  # type: ignore[attr-defined]
+    bucket = quote(config.bucket_name, safe="")
+    prefix = quote(config.root_prefix, safe="/~()_-.=")
     url = format_store_url(
         f"s3://{bucket}/{prefix}".rstrip("/"),
         config,
-        {"bucket_name": config.bucket_name, "root_prefix": config.root_prefix},  # type: ignore[attr-defined]
+        {"bucket_name": config.bucket_name, "root_prefix": config.root_prefix},
     )
     if cache:
         return url
     return url + ("&" if "?" in url else "?") + "cache=none"
-
-
-class BasicS3DictConfig(StoreConfig):
-    """Configuration of a `BasicS3Dict` (never holds credentials: boto3's chain provides them)."""
-
-    # str, not a Literal: S3DictConfig extends this model with its own kind (checked by StoreConfig).
-    kind: str = "basic_s3_dict"
-    bucket_name: str = "my_bucket"
-    """The bucket (created when missing). Its name is checked by botocore and S3; the default,
-    ``"my_bucket"``, is not a valid AWS bucket name (AWS refuses to create it)."""
-    region: str | None = None
-    """AWS region of the bucket; None for boto3's default (``AWS_DEFAULT_REGION``, config file)."""
-    root_prefix: str = ""
-    """Prefix of every object name; stored ending with ``/`` when not empty."""
-    endpoint_url: str | None = None
-    """URL of an S3-compatible service (MinIO, Ceph, R2, moto); None for AWS or ``AWS_ENDPOINT_URL``."""
-    client_config: dict[str, JsonValue] | None = None
-    """botocore ``Config`` keyword arguments (retries, timeouts, ...) merged over our defaults."""
-    max_pool_connections: PositiveInt = DEFAULT_MAX_POOL_CONNECTIONS
-    """HTTP connections kept open to S3, and threads used by bulk reads (`get_many`, `items`)."""
-    compression: Literal["lz4"] | None = None
-    """Compress ``pkl`` values as lz4 frames (read back either way)."""
-    multipart_threshold: PositiveInt = DEFAULT_MULTIPART_THRESHOLD
-    """Values larger than this many bytes (serialized) are uploaded in parts and read back in
-    parallel ranges, through a temporary file; smaller ones are one request each way."""
-    multipart_chunksize: int = Field(DEFAULT_MULTIPART_CHUNKSIZE, ge=MIN_PART_SIZE, le=MAX_PART_SIZE)
-    """Size of the parts (5 MiB to 5 GiB; raised for values that would need more than 10,000 parts)."""
-    multipart_concurrency: PositiveInt = DEFAULT_MULTIPART_CONCURRENCY
-    """Parts one read or write transfers at once."""
-
-    @field_validator("root_prefix")
-    @classmethod
-    def _normalize_root_prefix(cls, value: str) -> str:
-        return normalize_root_prefix(value)
 
 
 class BasicS3Dict(PersiDict):
@@ -157,7 +124,9 @@ class BasicS3Dict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_s3"
 
-    config_class: ClassVar[type[StoreConfig]] = BasicS3DictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_s3._config_models:BasicS3DictConfig", "basic_s3_dict"
+    )
     # S3 evaluates If-Match / If-None-Match and writes (or deletes) in one step.
     atomic_conditional_writes: ClassVar[bool] = True
     # An S3 ETag is the MD5 of the body: rewriting the same bytes gives the same ETag.
@@ -201,6 +170,8 @@ class BasicS3Dict(PersiDict):
                 **other_params,
             )
         )
+        from ._config_models import BasicS3DictConfig
+
         assert isinstance(config, BasicS3DictConfig)
         if connection is None:
             connection = S3Connection(
@@ -282,12 +253,31 @@ class BasicS3Dict(PersiDict):
         return f"key {tuple(key)!r} in {self._url_of(name)}"
 
     # ----------------------------------------------------------------- primitives
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
-    ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
+        """One GET (ranged GETs in parallel for a large object): the value and its ETag."""
+        result = self._read_value(key, None)
+        if not isinstance(result, tuple):  # absent (no ETag to compare: never NOT_MODIFIED)
+            raise KeyError(key)
+        return result
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
+    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
+        """One GET with ``If-None-Match``: an unchanged object is answered 304, with no body."""
+        result = self._read_value(key, etag)
+        if result is None:
+            raise KeyError(key)
+        if not isinstance(result, tuple):
+            return ETAG_HAS_NOT_CHANGED
+        return result
+
+    def _read_value(
+        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None
+    ) -> tuple[Any, str] | object | None:
+        """``(value, etag)``, `NOT_MODIFIED` (the ETag is still ``if_etag_differs``) or None (absent)."""
         name = self._object_name(key)
         try:
-            result = read_value(
+            return read_value(
                 self._connection,
                 name,
                 if_etag_differs,
@@ -299,16 +289,10 @@ class BasicS3Dict(PersiDict):
         except DeserializationError as exc:
             exc.key, exc.location = key, self._url_of(name)
             raise
-        if result is None:
-            raise KeyError(key)
-        if result is NOT_MODIFIED:
-            return ETAG_HAS_NOT_CHANGED
-        assert isinstance(result, tuple)
-        return result
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str:
+    def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> str:
         if only_if_absent:
-            etag = self._write_if_etag(key, value, ITEM_NOT_AVAILABLE)
+            etag = self.write_entry_if_etag(key, value, ITEM_NOT_AVAILABLE)
             if etag is None:
                 raise self._refuse_mutation(key, "overwrite")
             return etag
@@ -316,7 +300,7 @@ class BasicS3Dict(PersiDict):
         assert isinstance(result, str)  # an unconditional put is never refused
         return result
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagValue | None:
         # One conditional request: S3 checks the condition and writes in one step. A refused
@@ -351,14 +335,14 @@ class BasicS3Dict(PersiDict):
             exc.key, exc.location = key, self._url_of(name)
             raise
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         name = self._object_name(key)
         if self._connection.head(name, key=key) is None:
             return False
         self._connection.delete(name, key=key)
         return True
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         # One conditional DELETE: 412 (another ETag), 404 (absent) and 409 (a concurrent
         # request won) delete nothing.
         result = self._connection.delete_if_match(self._object_name(key), expected_etag, key=key)
@@ -369,7 +353,7 @@ class BasicS3Dict(PersiDict):
         # indistinguishable: S3 keeps no trace of who deleted an object.)
         return result.retried and result.status == 404
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return self._connection.head(self._object_name(key), key=key) is not None
 
     def _head(self, key: NonEmptySafeStrTuple) -> tuple[str, float]:
@@ -378,16 +362,16 @@ class BasicS3Dict(PersiDict):
             raise KeyError(key)
         return result
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
         return self._head(key)[1]
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str:
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str:
         return self._head(key)[0]
 
     # ----------------------------------------------------------------- listing
     def _listed_pages(self) -> Iterator[list[tuple[NonEmptySafeStrTuple, str, float]]]:
         """Yield pages of ``(key, object name, timestamp)``, skipping foreign objects."""
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        make_key = NonEmptySafeStrTuple.from_trusted_strings
         extension = self._extension
         start, cut = len(self._root_prefix), -len(extension)
         for page in self._connection.list_pages(self._root_prefix):
@@ -402,7 +386,7 @@ class BasicS3Dict(PersiDict):
 
     def list_entries(self) -> Iterator[EntryInfo]:
         """Iterate over `EntryInfo` of every key, from the listing alone (no object is read)."""
-        make_key = NonEmptySafeStrTuple._from_trusted_strings
+        make_key = NonEmptySafeStrTuple.from_trusted_strings
         extension = self._extension
         start, cut = len(self._root_prefix), -len(extension)
         for page in self._connection.list_object_pages(self._root_prefix):
@@ -426,23 +410,23 @@ class BasicS3Dict(PersiDict):
         """Return ``s3://<bucket>/<root_prefix>?cache=none`` plus the non-default parameters."""
         return s3_store_url(self._config, cache=False)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         for page in self._listed_pages():
             for key, _, _ in page:
                 yield key
 
-    def _count(self) -> int:
+    def count_entries(self) -> int:
         return sum(len(page) for page in self._listed_pages())
 
     def _fetch(self, key: NonEmptySafeStrTuple) -> Any:
         """Read one value for bulk reads: the value, or `_ABSENT` if the key vanished."""
         try:
-            value, _ = self._read(key)  # type: ignore[misc]
+            value, _ = self.read_entry(key)
         except KeyError:
             return _ABSENT
         return value
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
         for page in self._listed_pages():
@@ -482,11 +466,11 @@ class BasicS3Dict(PersiDict):
             if value is not _ABSENT
         }
 
-    def _clear(self) -> None:
+    def clear_entries(self) -> None:
         names = [name for page in self._listed_pages() for _, name, _ in page]
         self._connection.delete_many(names)
 
-    def _subdict(self, prefix: SafeStrTuple) -> BasicS3Dict:
+    def subdict_at(self, prefix: SafeStrTuple) -> BasicS3Dict:
         params = self._config.model_dump(exclude={"kind"})
         params["root_prefix"] = self._root_prefix + "/".join(prefix) + "/"
         return type(self)(**params, connection=self._connection)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
-
-from pydantic import NonNegativeInt
 
 from persidict_cache import AppendOnlyDictCached, MutableDictCached
 from persidict_core import (
@@ -25,33 +23,27 @@ from persidict_core import (
     FileDirDict,
     ItemNotAvailableFlag,
     KeyLike,
-    LocalDirPath,
     OperationResult,
     PersiDict,
     RetrieveValueFlag,
-    StoreConfig,
     TransformingFunction,
+    deferred_config_class,
     to_key,
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, BasicS3DictConfig, s3_store_url
+from ._basic_s3_dict import BasicS3Dict, s3_store_url
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 from ._transfer import DEFAULT_MULTIPART_CHUNKSIZE, DEFAULT_MULTIPART_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD
 
-__all__ = ["S3Dict", "S3DictConfig", "S3Dict_FileDirCached"]
+if TYPE_CHECKING:
+    from persidict_core import StoreConfig
+
+    from ._config_models import S3DictConfig
+
+__all__ = ["S3Dict", "S3Dict_FileDirCached"]
 
 _ABSENT = object()
-
-
-class S3DictConfig(BasicS3DictConfig):
-    """Configuration of an `S3Dict`: a `BasicS3DictConfig` plus where its local cache lives."""
-
-    kind: str = "s3_dict"
-    base_dir: LocalDirPath = "__s3_dict__"
-    """Root of the local cache (absolute); each endpoint, bucket and prefix gets its own folder in it."""
-    digest_len: NonNegativeInt = 8
-    """Hash suffix length of the cache's file names (for case-insensitive file systems)."""
 
 
 def _endpoint_label(endpoint_url: str) -> str:
@@ -124,7 +116,9 @@ class S3Dict(PersiDict):
     # Pickles name the class by its public home, so they survive moves between private modules.
     __module__ = "persidict_s3"
 
-    config_class: ClassVar[type[StoreConfig]] = S3DictConfig
+    config_class: ClassVar[type[StoreConfig]] = deferred_config_class(
+        "persidict_s3._config_models:S3DictConfig", "s3_dict"
+    )
     # Conditional operations are the BasicS3Dict's conditional requests (see there).
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = False
@@ -171,6 +165,8 @@ class S3Dict(PersiDict):
                 **other_params,
             )
         )
+        from ._config_models import S3DictConfig
+
         assert isinstance(config, S3DictConfig)
         main = BasicS3Dict(**_main_params(config), connection=connection)
         super().__init__(config)
@@ -350,18 +346,23 @@ class S3Dict(PersiDict):
         return self._cached.transform_item(key, transformer=transformer, n_retries=n_retries)
 
     # ----------------------------------------------------------------- primitives
-    def _read(
-        self, key: NonEmptySafeStrTuple, if_etag_differs: str | None = None
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
+        return self._cached.read_entry(key)
+
+    def read_entry_if_changed(
+        self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str | None] | ETagHasNotChangedFlag:
-        return self._cached._read(key, if_etag_differs)
+        return self._cached.read_entry_if_changed(key, etag)
 
-    def _write(self, key: NonEmptySafeStrTuple, value: Any, only_if_absent: bool) -> str | None:
-        return self._cached._write(key, value, only_if_absent)
+    def write_entry(
+        self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False
+    ) -> str | None:
+        return self._cached.write_entry(key, value, only_if_absent=only_if_absent)
 
-    def _delete(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._cached._delete(key)
+    def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached.delete_entry(key)
 
-    def _write_if_etag(
+    def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> ETagIfExists | None:
         result = self._cached.set_item_if(
@@ -373,34 +374,34 @@ class S3Dict(PersiDict):
         )
         return result.resulting_etag if result.condition_was_satisfied else None
 
-    def _delete_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
+    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         result = self._cached.discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
 
-    def _contains(self, key: NonEmptySafeStrTuple) -> bool:
-        return self._cached._contains(key)
+    def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
+        return self._cached.has_entry(key)
 
-    def _timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._cached._timestamp(key)
+    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
+        return self._cached.entry_timestamp(key)
 
-    def _etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._cached._etag(key)
+    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
+        return self._cached.entry_etag(key)
 
-    def _iter_entries(
+    def iter_entries(
         self, with_values: bool, with_timestamps: bool
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._cached._iter_entries(with_values, with_timestamps)
+        return self._cached.iter_entries(with_values, with_timestamps)
 
-    def _iter_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._cached._iter_keys()
+    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
+        return self._cached.iter_entry_keys()
 
-    def _count(self) -> int:
-        return self._cached._count()
+    def count_entries(self) -> int:
+        return self._cached.count_entries()
 
-    def _clear(self) -> None:
-        self._cached._clear()
+    def clear_entries(self) -> None:
+        self._cached.clear_entries()
 
-    def _subdict(self, prefix: SafeStrTuple) -> S3Dict:
+    def subdict_at(self, prefix: SafeStrTuple) -> S3Dict:
         params = self._config.model_dump(exclude={"kind"})
         params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
         # The sub-dict shares the client: no new connection, no bucket check.
@@ -409,6 +410,8 @@ class S3Dict(PersiDict):
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:
     """The `BasicS3Dict` parameters of an `S3Dict` config."""
+    from ._config_models import BasicS3DictConfig
+
     names = set(BasicS3DictConfig.model_fields) - {"kind"}
     return {name: getattr(config, name) for name in names}
 

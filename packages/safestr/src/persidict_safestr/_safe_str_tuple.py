@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, SupportsIndex, TypeVar, overload
 
 from ._bounded import BoundedCache, BoundedSet
@@ -21,7 +21,9 @@ _valid_elements: Final[BoundedSet[str]] = BoundedSet()
 """Strings that passed ``is_safe_str_element`` (never anything else)."""
 _nonempty_cache: Final[BoundedCache[object, NonEmptySafeStrTuple]] = BoundedCache()
 """Plain ``str`` or plain ``tuple`` of str -> the equal ``NonEmptySafeStrTuple``."""
-_nonempty_cache_get: Final = _nonempty_cache.get
+# Typed Any: the constructors return a hit as their own type variable (`type(x) is cls` checks
+# that a static checker cannot follow).
+_nonempty_cache_get: Final[Callable[[object], Any]] = _nonempty_cache.get
 _elements_known: Final = _valid_elements.issuperset
 _remember_element: Final = _valid_elements.remember
 
@@ -35,7 +37,7 @@ def _check_element(s: str) -> None:
     _remember_element(s)
 
 
-def _known_strings(items: tuple[object, ...]) -> bool:
+def _known_strings(items: Iterable[object]) -> bool:
     """Tell whether every item is a string already known to be a valid element."""
     try:
         return _elements_known(items)
@@ -59,22 +61,25 @@ def _is_flattenable(obj: object) -> bool:
     return all(callable(getattr(obj, name, None)) for name in ("__getitem__", "__len__", "__iter__"))
 
 
-def _flatten_into(args: Iterable[object], out: list[str]) -> None:
-    """Append the validated strings of ``args`` to ``out``, flattening nested sequences."""
+def _flatten_into(args: Iterable[Any], out: list[str]) -> None:
+    """Append the validated strings of ``args`` to ``out``, flattening nested sequences.
+
+    The items are Any: the exact-type checks (faster than isinstance) are runtime ones.
+    """
     for arg in args:
         kind = type(arg)
         if kind is str:
-            _check_element(arg)  # type: ignore[arg-type]
-            out.append(arg)  # type: ignore[arg-type]
+            _check_element(arg)
+            out.append(arg)
         elif kind is tuple or kind is list:
-            _flatten_into(arg, out)  # type: ignore[arg-type]
+            _flatten_into(arg, out)
         elif isinstance(arg, SafeStrTuple):
             out.extend(arg)
         elif isinstance(arg, str):
             _check_element(arg)
             out.append(arg)
         elif _is_flattenable(arg):
-            _flatten_into(arg, out)  # type: ignore[arg-type]
+            _flatten_into(arg, out)
         else:
             raise TypeError(
                 f"Invalid argument type: {type(arg).__name__} ({arg!r:.60}); a key is built from str, "
@@ -107,29 +112,38 @@ class SafeStrTuple(tuple[str, ...]):
 
     __slots__ = ()
 
-    def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
+    def __new__(cls: type[_T], arg: Any = _NO_ARG, /, *more: Any) -> _T:
         """Build a key from its parts (see the class docstring)."""
+        # ``arg`` is Any: on this hottest path the checks are ``type(x) is ...`` (cheaper than
+        # isinstance), which narrow nothing for a static checker.
         if not more:
             kind = type(arg)
             if kind is cls:
-                return arg  # type: ignore[return-value]
+                same: _T = arg
+                return same
             if kind is str:
-                _check_element(arg)  # type: ignore[arg-type]
+                _check_element(arg)
                 return _tuple_new(cls, (arg,))
-            if kind is tuple and _known_strings(arg):  # type: ignore[arg-type]
-                return _tuple_new(cls, arg)  # type: ignore[arg-type]
+            if kind is tuple and _known_strings(arg):
+                return _tuple_new(cls, arg)
             if arg is _NO_ARG:
                 return _tuple_new(cls)
             return _tuple_new(cls, _strings_of((arg,)))
         return _tuple_new(cls, _strings_of((arg, *more)))
 
     @classmethod
-    def _from_trusted_strings(cls: type[_T], strings: Iterable[str]) -> _T:
-        """Build an instance without any validation.
+    def from_trusted_strings(cls: type[_T], strings: Iterable[str]) -> _T:
+        """Build an instance from strings without validating them (the fast path of listings).
 
-        Private to the persidict packages: stores call it for names they have validated
-        themselves (e.g. with ``is_safe_str_element`` while listing a directory). Passing
+        For stores that have validated the names themselves (e.g. with `is_safe_str_element`
+        while listing a directory): building a key costs one ``tuple.__new__``. Passing
         strings that are not valid elements breaks every guarantee of the class.
+
+        Args:
+            strings: Valid key elements (for `NonEmptySafeStrTuple`, at least one).
+
+        Returns:
+            An instance of ``cls`` holding ``strings``.
         """
         return _tuple_new(cls, strings)
 
@@ -280,8 +294,9 @@ class NonEmptySafeStrTuple(SafeStrTuple):
 
     __slots__ = ()
 
-    def __new__(cls: type[_T], arg: object = _NO_ARG, /, *more: object) -> _T:
+    def __new__(cls: type[_T], arg: Any = _NO_ARG, /, *more: Any) -> _T:
         """Build a key from its parts; an empty result is a ``ValueError``."""
+        # ``arg`` is Any, as in SafeStrTuple.__new__.
         kind = type(arg)
         if (kind is tuple or kind is str) and cls is NonEmptySafeStrTuple and not more:
             try:
@@ -289,11 +304,13 @@ class NonEmptySafeStrTuple(SafeStrTuple):
             except TypeError:  # a tuple holding something unhashable: the general path
                 pass
             else:
-                if hit is not None:
-                    return hit  # type: ignore[return-value]
-                return _make_nonempty_and_remember(arg)  # type: ignore[return-value]
+                if hit is None:
+                    hit = _make_nonempty_and_remember(arg)
+                found: _T = hit  # hit is Any: this branch runs only for cls NonEmptySafeStrTuple
+                return found
         elif kind is cls and not more:
-            return arg  # type: ignore[return-value]
+            same: _T = arg
+            return same
         if not more:
             if isinstance(arg, SafeStrTuple):
                 if not arg:
@@ -309,17 +326,17 @@ class NonEmptySafeStrTuple(SafeStrTuple):
         return _tuple_new(cls, strings)
 
 
-def _make_nonempty_and_remember(arg: object) -> NonEmptySafeStrTuple:
+def _make_nonempty_and_remember(arg: Any) -> NonEmptySafeStrTuple:
     """Build a ``NonEmptySafeStrTuple`` from a hashable str or plain tuple and cache it."""
     if type(arg) is str:
         _check_element(arg)
         made = _tuple_new(NonEmptySafeStrTuple, (arg,))
-    elif arg and _known_strings(arg):  # type: ignore[arg-type]
-        made = _tuple_new(NonEmptySafeStrTuple, arg)  # type: ignore[arg-type]
+    elif arg and _known_strings(arg):
+        made = _tuple_new(NonEmptySafeStrTuple, arg)
     elif _is_flat_str_tuple(arg):
-        for element in arg:  # type: ignore[attr-defined]
+        for element in arg:
             _check_element(element)
-        made = _tuple_new(NonEmptySafeStrTuple, arg)  # type: ignore[arg-type]
+        made = _tuple_new(NonEmptySafeStrTuple, arg)
     else:
         made = _tuple_new(NonEmptySafeStrTuple, _strings_of((arg,)))
         if not made:

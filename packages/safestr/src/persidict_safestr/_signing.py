@@ -9,9 +9,7 @@ one suffix it can verify, so two different keys never share a name.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 
 from ._safe_chars import _FORBIDDEN_ELEMENTS, SAFE_STRING_MAX_LENGTH, _short_repr
 from ._safe_str_tuple import NonEmptySafeStrTuple, SafeStrTuple
@@ -31,6 +29,11 @@ def _check_digest_len(digest_len: object) -> int:
 @functools.lru_cache(maxsize=16384)
 def _suffix(s: str, digest_len: int) -> str:
     """Return ``"_" + lowercase(base32(md5(s)))[:digest_len]`` (cached: stores sign the same names)."""
+    # Imported here, not with the module: hashlib loads OpenSSL, a cost every import would pay
+    # while most stores never sign (digest_len=0).
+    import base64
+    import hashlib
+
     digest = hashlib.md5(s.encode("utf-8"), usedforsecurity=False).digest()
     return "_" + base64.b32encode(digest).decode("ascii")[:digest_len].lower()
 
@@ -126,7 +129,7 @@ def sign_safe_str_tuple(key: object, digest_len: int) -> SafeStrTuple:
     safe_key = key if isinstance(key, SafeStrTuple) else SafeStrTuple(key)
     if digest_len == 0:
         return safe_key
-    return _result_class(safe_key)._from_trusted_strings(
+    return _result_class(safe_key).from_trusted_strings(
         tuple(sign_safe_str(element, digest_len) for element in safe_key)
     )
 
@@ -157,4 +160,4 @@ def unsign_safe_str_tuple(key: object, digest_len: int) -> SafeStrTuple:
     for element in safe_key:
         base = unsign_safe_str(element, digest_len)
         elements.append(element if base is None or base in _FORBIDDEN_ELEMENTS else base)
-    return _result_class(safe_key)._from_trusted_strings(tuple(elements))
+    return _result_class(safe_key).from_trusted_strings(tuple(elements))

@@ -433,7 +433,7 @@ class ConditionalConformance(_StoreFixtures):
             _check_refusal(info.value, store)
             assert store["k"] == "first"
             return
-        real_read = store._read
+        real_read = store.read_entry
         meddled: list[bool] = []
 
         def read_then_meddle(key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -443,10 +443,10 @@ class ConditionalConformance(_StoreFixtures):
                 monkeypatch.undo()
                 time.sleep(self.timestamp_resolution)
                 store["k"] = "second"
-                monkeypatch.setattr(store, "_read", read_then_meddle)
+                monkeypatch.setattr(store, "read_entry", read_then_meddle)
             return result
 
-        monkeypatch.setattr(store, "_read", read_then_meddle)
+        monkeypatch.setattr(store, "read_entry", read_then_meddle)
         assert store.pop("k") == "second"
         monkeypatch.undo()
         assert "k" not in store
@@ -641,13 +641,14 @@ class InputConformance(_StoreFixtures):
         store["k"] = "v"
         before = store.get("k")
         for primitive in (
-            "_read",
-            "_etag",
-            "_write",
-            "_delete",
-            "_write_if_etag",
-            "_delete_if_etag",
-            "_contains",
+            "read_entry",
+            "read_entry_if_changed",
+            "entry_etag",
+            "write_entry",
+            "delete_entry",
+            "write_entry_if_etag",
+            "delete_entry_if_etag",
+            "has_entry",
         ):
 
             def forbidden(*args: Any, _name: str = primitive, **kwargs: Any) -> Any:
