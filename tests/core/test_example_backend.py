@@ -122,7 +122,11 @@ class BytesDict(PersiDict):
     ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
         depth = len(self._prefix)
         with _LOCK:  # a snapshot: writers may go on while the caller iterates
-            listed = [(full, entry) for full, entry in self._items.items() if full[:depth] == self._prefix]
+            listed = [
+                (full, entry)
+                for full, entry in self._items.items()
+                if len(full) > depth and full[:depth] == self._prefix  # the prefix itself is no key here
+            ]
         for full, (data, timestamp, _) in listed:
             # Names this store wrote from valid keys: no validation needed.
             key = NonEmptySafeStrTuple.from_trusted_strings(full[depth:])
