@@ -545,9 +545,9 @@ def count_reads_of_newest_keys() -> int:
     calls = [0]
 
     class CountingFileDirDict(FileDirDict):
-        def _read_path(self, *args: Any, **kwargs: Any) -> Any:
+        def _read_file(self, *args: Any, **kwargs: Any) -> Any:
             calls[0] += 1
-            return super()._read_path(*args, **kwargs)
+            return super()._read_file(*args, **kwargs)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = CountingFileDirDict(tmp, fsync=False)
