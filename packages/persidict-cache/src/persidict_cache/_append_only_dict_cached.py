@@ -17,7 +17,14 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
+from ._common import (
+    CachedComponents,
+    ConditionalDelegation,
+    MainStoreListing,
+    StoreOrConfig,
+    require_store,
+    wrapper_config,
+)
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["AppendOnlyDictCached"]
 
 
-class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
+class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, CachedComponents, PersiDict):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -95,24 +102,9 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         self._cache_append_only = cache.append_only
         self._adopt_capabilities(self._main)
 
-        self._copy_on_read: bool = self._config.copy_on_read
-
-    @property
-    def copy_on_read(self) -> bool:
-        """Whether every read returns its own copy of a cached value."""
-        return self._copy_on_read
+        self._copy_on_read = self._config.copy_on_read
 
     # ----------------------------------------------------------------- components
-    @property
-    def main_dict(self) -> PersiDict:
-        """The append-only store that holds the data."""
-        return self._main
-
-    @property
-    def data_cache(self) -> PersiDict:
-        """The store of cached values."""
-        return self._data_cache
-
     def _runtime_parts(self) -> dict[str, Any]:
         return {"main_dict": self._main, "data_cache": self._data_cache}
 

@@ -30,7 +30,14 @@ from persidict_safestr import NonEmptySafeStrTuple
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
 
-__all__ = ["ConditionalDelegation", "MainStoreListing", "StoreOrConfig", "require_store", "wrapper_config"]
+__all__ = [
+    "CachedComponents",
+    "ConditionalDelegation",
+    "MainStoreListing",
+    "StoreOrConfig",
+    "require_store",
+    "wrapper_config",
+]
 
 StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
 """A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
@@ -102,6 +109,33 @@ class MainStoreListing(PersiDict):
 
     def count_entries(self) -> int:
         return self._main.count_entries()
+
+
+class CachedComponents(PersiDict):
+    """The parts every caching wrapper has: main store, value cache and the copy rule.
+
+    The main store holds the data, the cache keeps values read from it, and ``copy_on_read``
+    says whether reads hand out copies. A wrapper sets ``_main``, ``_data_cache`` and ``_copy_on_read``.
+    """
+
+    _main: PersiDict
+    _data_cache: PersiDict
+    _copy_on_read: bool
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
+
+    @property
+    def main_dict(self) -> PersiDict:
+        """The store that holds the data."""
+        return self._main
+
+    @property
+    def data_cache(self) -> PersiDict:
+        """The store of cached values."""
+        return self._data_cache
 
 
 class ConditionalDelegation(PersiDict):

@@ -16,7 +16,14 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
+from ._common import (
+    CachedComponents,
+    ConditionalDelegation,
+    MainStoreListing,
+    StoreOrConfig,
+    require_store,
+    wrapper_config,
+)
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -28,7 +35,7 @@ __all__ = ["MutableDictCached"]
 _NO_VALUE: Final = object()
 
 
-class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
+class MutableDictCached(ConditionalDelegation, MainStoreListing, CachedComponents, PersiDict):
     """A store whose reads are served from a local cache while the main store's ETag is unchanged.
 
     Each read asks the main store one cheap question: has the key's ETag changed since the
@@ -114,24 +121,9 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, PersiDict):
         # a reader never pairs one thread's value with another thread's ETag.
         self._pair_lock = threading.RLock()
 
-        self._copy_on_read: bool = self._config.copy_on_read
-
-    @property
-    def copy_on_read(self) -> bool:
-        """Whether every read returns its own copy of a cached value."""
-        return self._copy_on_read
+        self._copy_on_read = self._config.copy_on_read
 
     # ----------------------------------------------------------------- components
-    @property
-    def main_dict(self) -> PersiDict:
-        """The store that holds the data."""
-        return self._main
-
-    @property
-    def data_cache(self) -> PersiDict:
-        """The store of cached values."""
-        return self._data_cache
-
     @property
     def etag_cache(self) -> PersiDict:
         """The store of the ETags of cached values."""
