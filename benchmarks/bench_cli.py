@@ -103,28 +103,74 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "persidict", *args]
 
 
-def bench_cp(report: Report, proxy_url: str, env: dict[str, str], root: Path) -> None:
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process ``pid`` so far (Linux ``/proc``; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    """User + system CPU time of this process's waited-for children so far (POSIX)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_cp(report: Report, proxy_url: str, env: dict[str, str], root: Path, server_pid: int) -> None:
+    """cp with 16 workers against 1, and where the CPU time of a parallel copy goes.
+
+    The client (the ``cp`` process), the latency proxy (threads of this process) and moto's
+    server share this machine's cores; their CPU seconds during the copy, against its wall
+    time, show whether the copy is bound by the latency it hides or by the cores.
+    """
     from persidict_core import FileDirDict
 
     source = FileDirDict(root / "cp-source", fsync=False)
     for i in range(CP_KEYS):
         source[f"group{i % 10}", f"k{i:05d}"] = {"i": i, "name": f"value {i}"}
 
+    cpu: dict[str, float] = {}
+
     def copy(workers: int) -> float:
         url = f"s3://bench-cli-{uuid.uuid4().hex[:10]}/run?endpoint_url={proxy_url}"
         args = _cli("cp", str(root / "cp-source"), url, "--workers", str(workers), "--json")
+        before = (_children_cpu_seconds(), time.process_time(), _process_cpu_seconds(server_pid))
         start = time.perf_counter()
         completed = subprocess.run(args, env=env, capture_output=True, timeout=1800)
         elapsed = time.perf_counter() - start
+        after = (_children_cpu_seconds(), time.process_time(), _process_cpu_seconds(server_pid))
         summary = json.loads(completed.stdout)
         if completed.returncode or summary["copied"] != CP_KEYS:
             raise RuntimeError(f"cp with {workers} workers: {completed.stderr.decode(errors='replace')}")
+        if workers > 1 and (not cpu or elapsed < cpu["wall"]):
+            cpu.update(
+                wall=elapsed,
+                client=after[0] - before[0],
+                proxy=after[1] - before[1],
+                server=after[2] - before[2],
+            )
         return elapsed
 
     parallel = min(copy(16) for _ in range(2))
     serial = copy(1)
     note = f"+{LATENCY * 1000:.0f} ms/request, 1 worker: {serial:.1f} s"
     report.add(f"cp {CP_KEYS:,} values folder -> S3: 16 workers vs 1", parallel, serial, 8.0, note)
+    busy = cpu["client"] + cpu["proxy"] + cpu["server"]
+    per_key = {part: cpu[part] / CP_KEYS * 1000 for part in ("client", "proxy", "server")}
+    report.add(
+        "cp, 16 workers: CPU busy (client + proxy + moto) vs wall",
+        cpu["wall"],
+        busy,
+        note=(
+            f"cores busy: {busy / cpu['wall']:.2f} of {os.cpu_count()}; CPU per key: client "
+            f"{per_key['client']:.2f} ms, proxy {per_key['proxy']:.2f} ms, moto {per_key['server']:.2f} ms"
+        ),
+    )
+    report.extra["cp_cpu_seconds"] = cpu
 
 
 def bench_ls(report: Report, env: dict[str, str], root: Path) -> None:
@@ -205,7 +251,7 @@ def main() -> int:
         server, endpoint = _start_moto(env)
         try:
             with S3Proxy(endpoint, latency=LATENCY) as proxy:
-                bench_cp(report, proxy.url, env, root)
+                bench_cp(report, proxy.url, env, root, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
