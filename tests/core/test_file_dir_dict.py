@@ -479,3 +479,28 @@ def test_listings_of_a_store_larger_than_its_name_memory_stay_exact(tmp_path: Pa
     assert len(store) == 0
     assert [p.name for p in folders[1].iterdir()] == ["Thumbs.db.pkl"]
     assert sorted(p.name for p in folders[2].iterdir()) == sorted(planted)
+
+
+def test_str_key_reads_take_the_same_road_as_any_key(tmp_path: Path) -> None:
+    """A known top-level str key is read straight from its file, with the same answers."""
+    store = FileDirDict(base_dir=tmp_path, fsync=False, base_class_for_values=dict)
+    store["k"] = {"a": 1}
+    assert store["k"] == store[("k",)] == {"a": 1}  # the second read of "k" takes the fast path
+    (tmp_path / "k.pkl").write_bytes(pickle.dumps([1]))  # planted: not a dict
+    with pytest.raises(TypeError, match="not an instance of dict"):
+        store["k"]
+    os.unlink(tmp_path / "k.pkl")
+    with pytest.raises(KeyError):
+        store["k"]
+
+    class Counting(FileDirDict):
+        reads = 0
+
+        def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
+            type(self).reads += 1
+            return super().read_entry(key)
+
+    counting = Counting(base_dir=tmp_path / "c", fsync=False)
+    counting["k"] = 1
+    assert counting["k"] == counting["k"] == 1
+    assert Counting.reads == 2  # a subclass's read_entry sees every read

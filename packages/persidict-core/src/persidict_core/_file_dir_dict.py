@@ -455,6 +455,8 @@ class FileDirDict(PersiDict):
             vars(self)["atomic_conditional_writes"] = False
             vars(self)["strong_etags"] = False
         self._lock_files = sys.platform == "win32"  # no directory locks there
+        # A subclass that reads its own way keeps every read going through its read_entry.
+        self._plain_reads: bool = type(self).read_entry is FileDirDict.read_entry
         self._stripes: dict[str, int] = {}
         # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
         self._exact_mtime_devs: set[int] = set()
@@ -1038,6 +1040,18 @@ class FileDirDict(PersiDict):
             raise self._refuse_mutation(k, "delete")
         if not self.delete_entry(k):
             raise KeyError(k)
+
+    def __getitem__(self, key: Any) -> Any:
+        """Return the value of ``key``; KeyError if absent."""
+        if type(key) is str and self._plain_reads:
+            # The fast path of __contains__: a known top-level str key (so a valid one) maps
+            # straight to its file, skipping key construction and path lookup.
+            path = self._top_level_paths.get(key)
+            if path is not None:
+                k = NonEmptySafeStrTuple.from_trusted_strings((key,))
+                value, _ = self._read_file(path, k, None, decode=True)
+                return self._checked_read_value(k, value)
+        return super().__getitem__(key)
 
     def __contains__(self, key: object) -> bool:
         """Return True if ``key`` is present (False for what can never be a key, as in `PersiDict`)."""
