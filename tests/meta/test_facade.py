@@ -105,6 +105,8 @@ EXPECTED: dict[str, set[str]] = {
         "memoize",
         "MemoizedFunction",
         "MemoStats",
+        "ConditionalDelegation",
+        "MainStoreListing",
     },
     "persidict_s3": {"BasicS3Dict", "S3Dict", "S3Dict_FileDirCached", "BasicS3DictConfig", "S3DictConfig"},
     "persidict_multi": {"OverlappingMultiDict", "OverlappingMultiDictConfig"},

@@ -10,6 +10,8 @@ Public API (everything else lives in private modules):
 * `memoize`: a decorator keeping a function's results in any store, computed once across
   threads, processes and machines (`MemoizedFunction` is what it returns, `MemoStats` its counts);
 * their configs: `MutableDictCachedConfig`, `AppendOnlyDictCachedConfig`, `WriteOnceDictConfig`;
+* building blocks of wrappers: `ConditionalDelegation` (conditional operations handed whole
+  to the wrapped store) and `MainStoreListing` (timestamps, ETags and listings of the wrapped store);
 * `__version__`.
 
 Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests the configs of
@@ -19,6 +21,7 @@ the stores it wraps.
 from typing import TYPE_CHECKING, Any
 
 from ._append_only_dict_cached import AppendOnlyDictCached
+from ._common import ConditionalDelegation, MainStoreListing
 from ._memoize import MemoizedFunction, MemoStats, memoize
 from ._mutable_dict_cached import MutableDictCached
 from ._version import __version__
@@ -34,6 +37,8 @@ _CONFIG_MODELS = frozenset({"AppendOnlyDictCachedConfig", "MutableDictCachedConf
 __all__ = [
     "AppendOnlyDictCached",
     "AppendOnlyDictCachedConfig",
+    "ConditionalDelegation",
+    "MainStoreListing",
     "MemoStats",
     "MemoizedFunction",
     "MutableDictCached",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -41,6 +41,8 @@ __all__ = [
 
 StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
 """A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
+
+_ResultT = TypeVar("_ResultT", ConditionalOperationResult[Any], OperationResult[Any])
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:
@@ -141,14 +143,16 @@ class CachedComponents(PersiDict):
 class ConditionalDelegation(PersiDict):
     """Conditional operations of a wrapper: one call to the store it wraps, then cache upkeep.
 
-    Each conditional method is handed whole to the wrapped store's public method of the same
-    name, so its check and its mutation are the wrapped store's one atomic step and the
-    wrapper adds no window of its own; the result then updates the wrapper's caches
-    (`_absorb`). The contract's `write_entry_if_etag` and `delete_entry_if_etag`, on which the
-    base class builds ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as
-    compare-and-swaps on an exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the
-    base class's, on the wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a
-    valid cached value is not transferred again.
+    A building block of wrappers (the caches, `WriteOnceDict`, ``S3Dict``). Each conditional
+    method is handed whole to the public method of the same name of the store `_delegate`
+    returns (by default ``_main``, the wrapped store), so its check and its mutation are that
+    store's one atomic step and the wrapper adds no window of its own; the result then updates
+    the wrapper's caches (`_absorb`, which keeps none by default). The contract's
+    `write_entry_if_etag` and `delete_entry_if_etag`, on which the base class builds
+    ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as compare-and-swaps on an
+    exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the base class's, on the
+    wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a valid cached value is not
+    transferred again.
     """
 
     _main: PersiDict
@@ -160,7 +164,7 @@ class ConditionalDelegation(PersiDict):
         self.__dict__["strong_etags"] = store.strong_etags
 
     def _delegate(self) -> PersiDict:
-        """The store conditional operations go to (the wrapped store)."""
+        """The store conditional operations go to (the wrapped store; a subclass may name another)."""
         return self._main
 
     @contextlib.contextmanager
@@ -182,8 +186,12 @@ class ConditionalDelegation(PersiDict):
         keeps no cache.
         """
 
-    def _absorb_result(self, key: KeyLike, result: ConditionalOperationResult[Any]) -> None:
+    def _handed_over(self, key: KeyLike, operation: Callable[[PersiDict], _ResultT]) -> _ResultT:
+        """Run ``operation`` on the delegate (its refusals named as ours), then absorb its result."""
+        with self._refusals_as_own():
+            result = operation(self._delegate())
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
+        return result
 
     def set_item_if(
         self,
@@ -195,16 +203,16 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Store ``value`` only if ``condition`` holds (see `PersiDict.set_item_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().set_item_if(
+        return self._handed_over(
+            key,
+            lambda store: store.set_item_if(
                 key,
                 value=value,
                 condition=condition,
                 expected_etag=expected_etag,
                 retrieve_value=retrieve_value,
-            )
-        self._absorb_result(key, result)
-        return result
+            ),
+        )
 
     def setdefault_if(
         self,
@@ -216,34 +224,32 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().setdefault_if(
+        return self._handed_over(
+            key,
+            lambda store: store.setdefault_if(
                 key,
                 default_value=default_value,
                 condition=condition,
                 expected_etag=expected_etag,
                 retrieve_value=retrieve_value,
-            )
-        self._absorb_result(key, result)
-        return result
+            ),
+        )
 
     def discard_if(
         self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
     ) -> ConditionalOperationResult[Any]:
         """Delete the key only if ``condition`` holds (see `PersiDict.discard_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().discard_if(key, condition=condition, expected_etag=expected_etag)
-        self._absorb_result(key, result)
-        return result
+        return self._handed_over(
+            key, lambda store: store.discard_if(key, condition=condition, expected_etag=expected_etag)
+        )
 
     def transform_item(
         self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
     ) -> OperationResult[Any]:
         """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
-        with self._refusals_as_own():
-            result = self._delegate().transform_item(key, transformer=transformer, n_retries=n_retries)
-        self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
-        return result
+        return self._handed_over(
+            key, lambda store: store.transform_item(key, transformer=transformer, n_retries=n_retries)
+        )
 
     def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag

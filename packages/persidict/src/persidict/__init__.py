@@ -11,7 +11,7 @@ Public names, by the distribution that provides them:
 * ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors, configuration and
   store URLs (``open_store``).
 * ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``,
-  ``memoize``.
+  ``memoize``, and the wrappers' building blocks ``ConditionalDelegation`` and ``MainStoreListing``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from persidict_cache import (
         AppendOnlyDictCached,
         AppendOnlyDictCachedConfig,
+        ConditionalDelegation,
+        MainStoreListing,
         MemoizedFunction,
         MemoStats,
         MutableDictCached,
@@ -217,6 +219,8 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "memoize": _CACHE,
     "MemoizedFunction": _CACHE,
     "MemoStats": _CACHE,
+    "ConditionalDelegation": _CACHE,
+    "MainStoreListing": _CACHE,
     # persidict-s3
     "BasicS3Dict": _S3,
     "S3Dict": _S3,
@@ -256,6 +260,7 @@ __all__ = [
     "BoundedSet",
     "Codec",
     "ConcurrencyConflictError",
+    "ConditionalDelegation",
     "ConditionalOperationResult",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
@@ -277,6 +282,7 @@ __all__ = [
     "KeepCurrentFlag",
     "LocalDict",
     "LocalDictConfig",
+    "MainStoreListing",
     "MemoStats",
     "MemoizedFunction",
     "MissingBackendError",
