@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -25,10 +25,12 @@ from persidict_core import (
     TransformingFunction,
     store_from_config,
 )
-from persidict_safestr import NonEmptySafeStrTuple
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
+
+    from ._config_models import CachedStoreConfig
 
 __all__ = [
     "CachedComponents",
@@ -42,6 +44,7 @@ __all__ = [
 StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
 """A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
 
+_CachedT = TypeVar("_CachedT", bound="CachedComponents")
 _ResultT = TypeVar("_ResultT", ConditionalOperationResult[Any], OperationResult[Any])
 
 
@@ -111,33 +114,6 @@ class MainStoreListing(PersiDict):
 
     def count_entries(self) -> int:
         return self._main.count_entries()
-
-
-class CachedComponents(PersiDict):
-    """The parts every caching wrapper has: main store, value cache and the copy rule.
-
-    The main store holds the data, the cache keeps values read from it, and ``copy_on_read``
-    says whether reads hand out copies. A wrapper sets ``_main``, ``_data_cache`` and ``_copy_on_read``.
-    """
-
-    _main: PersiDict
-    _data_cache: PersiDict
-    _copy_on_read: bool
-
-    @property
-    def copy_on_read(self) -> bool:
-        """Whether every read returns its own copy of a cached value."""
-        return self._copy_on_read
-
-    @property
-    def main_dict(self) -> PersiDict:
-        """The store that holds the data."""
-        return self._main
-
-    @property
-    def data_cache(self) -> PersiDict:
-        """The store of cached values."""
-        return self._data_cache
 
 
 class ConditionalDelegation(PersiDict):
@@ -268,3 +244,65 @@ class ConditionalDelegation(PersiDict):
         result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
+
+
+class CachedComponents(ConditionalDelegation, MainStoreListing):
+    """The base of the caching wrappers: main store, value cache, the copy rule, and the rest.
+
+    The main store holds the data, the cache keeps values read from it, and ``copy_on_read``
+    says whether reads hand out copies. Conditional operations are handed to the main store
+    and listings, timestamps and ETags are its own (the two bases). A wrapper's constructor
+    calls `_adopt_components`; `_components` names the properties of its stores, in the
+    order of its constructor's arguments (a subclass with more stores extends it).
+    """
+
+    _components: ClassVar[tuple[str, ...]] = ("main_dict", "data_cache")
+    _data_cache: PersiDict
+    _copy_on_read: bool
+    _config: CachedStoreConfig
+
+    def _adopt_components(self, config: StoreConfig, main: PersiDict, data_cache: PersiDict) -> None:
+        """Adopt the validated ``config`` and the stores; report the main store's capabilities."""
+        PersiDict.__init__(self, config)
+        self._main = main
+        self._data_cache = data_cache
+        self._copy_on_read = self._config.copy_on_read
+        self._adopt_capabilities(main)
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
+
+    @property
+    def main_dict(self) -> PersiDict:
+        """The store that holds the data."""
+        return self._main
+
+    @property
+    def data_cache(self) -> PersiDict:
+        """The store of cached values."""
+        return self._data_cache
+
+    def _stores(self) -> list[PersiDict]:
+        return [getattr(self, name) for name in self._components]
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return dict(zip(self._components, self._stores(), strict=True))
+
+    def same_location(self, other: PersiDict) -> bool:
+        return (
+            type(self) is type(other)
+            and isinstance(other, CachedComponents)
+            and all(
+                mine.same_location(theirs)
+                for mine, theirs in zip(self._stores(), other._stores(), strict=True)
+            )
+        )
+
+    def subdict_at(self, prefix: SafeStrTuple) -> PersiDict:
+        # Every wrapper's constructor takes its stores, in this order, and copy_on_read.
+        reopen: Callable[..., PersiDict] = type(self)
+        return reopen(
+            *(store.get_subdict(prefix) for store in self._stores()), copy_on_read=self._copy_on_read
+        )
