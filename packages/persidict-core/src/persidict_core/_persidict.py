@@ -585,8 +585,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
         Returns:
             The new ETag; None when the condition did not hold (nothing was written; never an
-            exception for a lost condition). A store that keeps nothing (`EmptyDict`) returns
-            `ITEM_NOT_AVAILABLE` for a write it accepted.
+            exception for a lost condition). A store without ETags returns ``""`` for a write
+            it made (the ETag it reports to the conditional operations), and a store that
+            keeps nothing (`EmptyDict`) `ITEM_NOT_AVAILABLE` for a write it accepted.
 
         Raises:
             SerializationError: The value cannot be stored in this store's format.
@@ -594,15 +595,19 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """
         if not isinstance(expected_etag, str):  # ITEM_NOT_AVAILABLE: create only
             try:
-                return self.write_entry(key, value, only_if_absent=True)
+                new_etag = self.write_entry(key, value, only_if_absent=True)
             except MutationPolicyError:
                 return None
-        try:
-            if (self.entry_etag(key) or "") != expected_etag:  # a store without ETags reports ""
+        else:
+            try:
+                if (self.entry_etag(key) or "") != expected_etag:  # a store without ETags reports ""
+                    return None
+            except KeyError:
                 return None
-        except KeyError:
-            return None
-        return self.write_entry(key, value)
+            new_etag = self.write_entry(key, value)
+        # A store without ETags wrote (its write_entry gives None): "" reports the write, as
+        # None would report a lost condition, and the conditional operations would retry forever.
+        return "" if new_etag is None else new_etag
 
     def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         """Delete ``key`` only if its ETag is ``expected_etag``.
