@@ -39,7 +39,7 @@ class NoETagDict(PersiDict):
     provides_etags: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
-        super().__init__(self._make_config(params))
+        super().__init__(self.make_config(params))
         self._items: dict[NonEmptySafeStrTuple, tuple[Any, float]] = {}
 
     def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:

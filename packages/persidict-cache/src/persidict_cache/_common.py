@@ -82,7 +82,7 @@ def wrapper_config(
     other names of the shared vocabulary that don't apply are ignored, unknown names are a
     pydantic ``ValidationError``.
     """
-    return cls._make_config(
+    return cls.make_config(
         params,
         serialization_format=source.serialization_format,
         append_only=source.append_only if append_only is None else append_only,

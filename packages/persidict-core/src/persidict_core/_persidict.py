@@ -208,20 +208,30 @@ class PersiDict(MutableMapping[Any, Any], ABC):
                 register_store_kind(kind_field.default, declared, cls)
 
     def __init__(self, config: StoreConfig) -> None:
-        """Adopt a validated config; subclasses build it with `_make_config`."""
+        """Adopt a validated config; subclasses build it with `make_config`."""
         self._config = config
         self._append_only: bool = config.append_only
         self._value_class: type | None = config.base_class_for_values
         self._format: str = config.serialization_format
 
     @classmethod
-    def _make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
-        """Validate constructor parameters into this class's config.
+    def make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
+        """Validate constructor parameters into this class's config (for a store's ``__init__``).
 
-        Known parameters that don't apply to this store are dropped; a name no store defines
-        is a `ValidationError` naming it (with a did-you-mean). A ``kind`` (as in
-        `get_params`) must be this store's. ``derived`` fields are set by the store itself (a
-        wrapper takes its format from the store it wraps) and win.
+        Known parameters that don't apply to this store are dropped, so one dict of parameters
+        fits every store; a name no store defines is a `ValidationError` naming it (with a
+        did-you-mean). A ``kind`` (as in `get_params`) must be this store's.
+
+        Args:
+            params: The constructor's arguments, by name (its ``**other_params`` included).
+            **derived: Fields the store sets itself, which win over ``params`` (a wrapper
+                takes its format from the store it wraps).
+
+        Returns:
+            The validated, frozen config, an instance of `config_class`.
+
+        Raises:
+            pydantic.ValidationError: An invalid value, an unknown name, or another kind.
         """
         fields = split_parameters(params, cls.applicable_parameters | {"kind"}, cls.config_class)
         fields.setdefault("kind", cls.config_class.model_fields["kind"].default)

@@ -207,7 +207,7 @@ class BasicS3Dict(S3Location, PersiDict):
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 bucket_name=bucket_name,
                 region=region,
