@@ -94,6 +94,16 @@ def _strings_of(args: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _joined(left: SafeStrTuple, right: SafeStrTuple) -> SafeStrTuple:
+    """``left + right`` as a key: a ``NonEmptySafeStrTuple`` when either part is one."""
+    cls = (
+        NonEmptySafeStrTuple
+        if isinstance(left, NonEmptySafeStrTuple) or isinstance(right, NonEmptySafeStrTuple)
+        else SafeStrTuple
+    )
+    return _tuple_new(cls, tuple.__add__(left, right))
+
+
 class SafeStrTuple(tuple[str, ...]):
     """A flat, immutable, hashable tuple of safe strings: a hierarchical key.
 
@@ -179,23 +189,11 @@ class SafeStrTuple(tuple[str, ...]):
         The result is a ``NonEmptySafeStrTuple`` when either operand is one, otherwise a
         ``SafeStrTuple``.
         """
-        right = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
-        cls = (
-            NonEmptySafeStrTuple
-            if isinstance(self, NonEmptySafeStrTuple) or isinstance(right, NonEmptySafeStrTuple)
-            else SafeStrTuple
-        )
-        return _tuple_new(cls, tuple.__add__(self, right))
+        return _joined(self, other if isinstance(other, SafeStrTuple) else SafeStrTuple(other))
 
     def __radd__(self, other: object, /) -> SafeStrTuple:
         """Prepend ``other`` (a str, sequence of str or SafeStrTuple) and return a new key."""
-        left = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
-        cls = (
-            NonEmptySafeStrTuple
-            if isinstance(self, NonEmptySafeStrTuple) or isinstance(left, NonEmptySafeStrTuple)
-            else SafeStrTuple
-        )
-        return _tuple_new(cls, tuple.__add__(left, self))
+        return _joined(other if isinstance(other, SafeStrTuple) else SafeStrTuple(other), self)
 
     def __eq__(self, other: object, /) -> bool:
         """Compare with a key, a plain tuple, or anything that can be turned into a key.
