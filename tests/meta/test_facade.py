@@ -94,6 +94,7 @@ EXPECTED: dict[str, set[str]] = {
         "get_codec",
         "register_codec",
         "register_json_class",
+        "lazy_exports",
     },
     "persidict_cache": {
         "MutableDictCached",

@@ -18,7 +18,9 @@ Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests
 the stores it wraps.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from persidict_core import lazy_exports
 
 from ._append_only_dict_cached import AppendOnlyDictCached
 from ._common import ConditionalDelegation, MainStoreListing
@@ -50,12 +52,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a config model (and pydantic) on first access."""
-    if name in _CONFIG_MODELS:
-        from . import _config_models
-
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_CONFIG_MODELS, "_config_models"))

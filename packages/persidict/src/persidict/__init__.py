@@ -97,6 +97,7 @@ if TYPE_CHECKING:
         deferred_config_class,
         format_store_url,
         get_codec,
+        lazy_exports,
         open_store,
         parameter_vocabulary,
         register_codec,
@@ -209,6 +210,7 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "get_codec": _CORE,
     "register_codec": _CORE,
     "register_json_class": _CORE,
+    "lazy_exports": _CORE,
     # persidict-cache
     "MutableDictCached": _CACHE,
     "AppendOnlyDictCached": _CACHE,
@@ -314,6 +316,7 @@ __all__ = [
     "format_store_url",
     "get_codec",
     "get_safe_chars",
+    "lazy_exports",
     "memoize",
     "open_store",
     "parameter_vocabulary",
