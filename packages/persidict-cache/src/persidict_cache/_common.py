@@ -133,8 +133,13 @@ class ConditionalDelegation(PersiDict):
 
     _main: PersiDict
 
-    def _adopt_capabilities(self, store: PersiDict) -> None:
-        """Report the wrapped store's capability flags: a wrapper is exactly as atomic as it."""
+    def _wrap(self, config: StoreConfig, store: PersiDict) -> None:
+        """Adopt the validated ``config`` and the wrapped ``store`` (a constructor's last step).
+
+        The wrapper reports the store's capability flags: it is exactly as atomic as the store.
+        """
+        PersiDict.__init__(self, config)
+        self._main = store
         # Instance attributes shadow the class defaults (the flags are class attributes).
         self.__dict__["atomic_conditional_writes"] = store.atomic_conditional_writes
         self.__dict__["strong_etags"] = store.strong_etags
@@ -262,12 +267,10 @@ class CachedComponents(ConditionalDelegation, MainStoreListing):
     _config: CachedStoreConfig
 
     def _adopt_components(self, config: StoreConfig, main: PersiDict, data_cache: PersiDict) -> None:
-        """Adopt the validated ``config`` and the stores; report the main store's capabilities."""
-        PersiDict.__init__(self, config)
-        self._main = main
+        """Adopt the validated ``config`` and the stores (see `ConditionalDelegation._wrap`)."""
+        self._wrap(config, main)
         self._data_cache = data_cache
         self._copy_on_read = self._config.copy_on_read
-        self._adopt_capabilities(main)
 
     @property
     def copy_on_read(self) -> bool:

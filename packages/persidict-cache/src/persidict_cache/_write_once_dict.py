@@ -91,9 +91,7 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             dict(other_params, wrapped_dict=wrapped, p_consistency_checks=p_consistency_checks),
             append_only=True,
         )
-        super().__init__(config)
-        self._main = wrapped
-        self._adopt_capabilities(self._main)
+        self._wrap(config, wrapped)
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0
