@@ -23,6 +23,7 @@ from persidict_core import (
     register_json_class,
     store_from_config,
 )
+from persidict_safestr import NonEmptySafeStrTuple
 
 
 def files_under(root: Path) -> list[str]:
@@ -431,3 +432,50 @@ def test_every_path_and_name_cache_is_bounded(tmp_path: Path) -> None:
     for i in range(30):
         assert store[("d", f"k{i}")] == i
         assert len(store._paths) <= 5 and len(store._encoded_names) <= 5
+
+
+@pytest.mark.parametrize("digest_len", [0, 4])
+def test_listings_of_a_store_larger_than_its_name_memory_stay_exact(tmp_path: Path, digest_len: int) -> None:
+    """Names beyond the bounded memory are validated per folder on each listing, never lost or invented."""
+    store = FileDirDict(base_dir=tmp_path, digest_len=digest_len, fsync=False)
+    expected = {("top", str(i)) for i in range(7)} | {(f"f{j}", f"k{i}") for j in range(4) for i in range(25)}
+    for key in expected:
+        store[key] = 1
+    folders = {j: Path(store._file_path(NonEmptySafeStrTuple(f"f{j}", "k0"))[0]) for j in range(4)}
+    # Foreign names beside key files are skipped, and the folder's keys still listed: one that
+    # looks like a key file (a folder of key-file names but one), and ones that do not.
+    (folders[1] / "Thumbs.db.pkl").write_bytes(b"x")
+    planted = [".DS_Store", "notes.txt", "._k3.pkl"]
+    for name in planted:
+        (folders[2] / name).write_bytes(b"x")
+
+    def check(max_size: int) -> None:
+        fresh = FileDirDict(base_dir=tmp_path, digest_len=digest_len, fsync=False)
+        fresh._valid_names.max_size = max_size
+        for _ in range(2):  # the second listing runs with what the first remembered
+            assert len(fresh) == len(expected)
+            assert set(fresh) == expected
+            assert {info.key for info in fresh.list_entries()} == expected
+            assert len(fresh._valid_names) <= max_size
+
+    for max_size in (1, 30, 60, 10_000):
+        check(max_size)
+    # A folder whose names are partly remembered: new files in a folder listed before, when
+    # the memory has no room for them (it holds "top"'s 7 names and one 25-key folder's).
+    mixed = FileDirDict(base_dir=tmp_path, digest_len=digest_len, fsync=False)
+    mixed._valid_names.max_size = 32
+    assert set(mixed) == expected
+    assert len(mixed._valid_names) == 32
+    for i in range(7, 40):
+        store["top", str(i)] = 1
+        expected.add(("top", str(i)))
+    for _ in range(2):
+        assert set(mixed) == expected
+        assert len(mixed) == len(expected)
+    check(30)
+    fresh = FileDirDict(base_dir=tmp_path, digest_len=digest_len, fsync=False)
+    fresh._valid_names.max_size = 30
+    fresh.clear()
+    assert len(store) == 0
+    assert [p.name for p in folders[1].iterdir()] == ["Thumbs.db.pkl"]
+    assert sorted(p.name for p in folders[2].iterdir()) == sorted(planted)

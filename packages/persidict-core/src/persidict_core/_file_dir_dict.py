@@ -184,33 +184,53 @@ def _key_files_matcher(extension: str) -> Callable[[str], object]:
 
 @functools.cache
 def _os_names_search(extension: str) -> Callable[[str], object]:
-    """Return a search of ``"name/name/.../"`` for a name that `is_os_name` refuses.
+    """Return a search of ``"/name/name/.../"`` (lowercased) for a name that `is_os_name` refuses.
 
     As a file name or as the element before ``extension``: the rules of a listing, checked at
-    C speed over a whole folder of names.
+    C speed over a whole folder of names. Each candidate starts with ``/``, a literal the
+    regex engine scans for quickly (case-folding the text once is much faster than a
+    case-insensitive search).
     """
     exact = "|".join(re.escape(name) for name in sorted(OS_FILE_NAMES))
     prefixes = "|".join(re.escape(prefix) for prefix in OS_NAME_PREFIXES)
-    ext = re.escape(extension)
-    return re.compile(rf"(?:^|/)(?:(?:{prefixes})|(?:{exact})(?:{ext})?/)", re.IGNORECASE).search
+    ext = re.escape(extension.lower())
+    return re.compile(rf"/(?:(?:{prefixes})|(?:{exact})(?:{ext})?/)").search
 
 
 def _os_name_in(extension: str, joined: str) -> bool:
-    return _os_names_search(extension)(joined) is not None
+    """Tell whether ``"name/name/.../"`` holds a name that `is_os_name` refuses."""
+    return _os_names_search(extension)("/" + joined.lower()) is not None
 
 
-def _split_entries(entries: list[os.DirEntry[str]]) -> tuple[list[str], list[os.DirEntry[str]]]:
-    """Return the names of the regular files and the directories (no symlinks), skipping vanished ones."""
-    files, dirs = [], []
-    for entry in entries:
-        try:
-            if entry.is_file(follow_symlinks=False):
-                files.append(entry.name)
-            elif entry.is_dir(follow_symlinks=False):
-                dirs.append(entry)
-        except OSError:
-            continue
-    return files, dirs
+def _list_folder(directory: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]] | None:
+    """Return the regular files and the directories of ``directory`` (no symlinks).
+
+    None if the directory cannot be listed (vanished, not a directory, unreadable), which a
+    listing skips. The split is two C loops; one by one only under a file system without
+    ``d_type`` where an entry vanished meanwhile.
+    """
+    try:
+        with os.scandir(directory) as iterator:
+            entries = list(iterator)
+    except OSError:
+        return None
+    try:
+        # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
+        files = [entry for entry in entries if entry.is_file(follow_symlinks=False)]
+        if len(files) == len(entries):
+            return files, []
+        return files, [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        files, dirs = [], []
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    files.append(entry)
+                elif entry.is_dir(follow_symlinks=False):
+                    dirs.append(entry)
+            except OSError:
+                continue
+        return files, dirs
 
 
 def _os_error(exc: OSError, operation: str, path: str, key: SafeStrTuple | None = None) -> BackendError:
@@ -951,41 +971,69 @@ class FileDirDict(PersiDict):
         """Yield every key (or ``(key, entry)`` pairs), in directory-listing order.
 
         Skips temporary and foreign files, symlinks, and directories that vanish meanwhile.
-        This loop is the cost of ``len``, ``keys()`` and every iteration, so it is kept flat
-        and remembers the names it has already validated.
+        This loop is the cost of iterations, ``keys()`` and listings, so it works a folder at a
+        time (see `_new_elements`).
         """
-        extension = self._extension
-        cut = -len(extension)
-        decode = self._decode_name
         known = self._valid_names
         make_key = NonEmptySafeStrTuple.from_trusted_strings
+        decode = self._decode_name
         stack: list[tuple[str, tuple[str, ...]]] = [(self._base_dir, ())]
         while stack:
             directory, prefix = stack.pop()
-            try:
-                entries = os.scandir(directory)
-            except (FileNotFoundError, NotADirectoryError, PermissionError):
+            listed = _list_folder(directory)
+            if listed is None:
                 continue
-            with entries:
-                for entry in entries:
-                    name = entry.name
-                    try:
-                        # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
-                        if name.endswith(extension) and entry.is_file(follow_symlinks=False):
-                            element = known.get(name)
-                            if element is None:
-                                element = None if is_os_name(name) else decode(name[:cut])
-                                if element is None:
-                                    continue
-                                known.remember(name, element)
-                            key = make_key((*prefix, element) if prefix else (element,))
-                            yield (key, entry) if with_entries else key
-                        elif entry.is_dir(follow_symlinks=False):
-                            element = decode(name)
-                            if element is not None:
-                                stack.append((entry.path, (*prefix, element)))
-                    except OSError:
-                        continue
+            files, dirs = listed
+            names = [entry.name for entry in files]
+            unknown = [name for name in names if name not in known]
+            fresh, _, remembered = self._new_elements(unknown)
+            if not remembered and len(unknown) < len(names):
+                fresh.update({name: known[name] for name in names if name in known})
+            lookup = known.get if remembered else fresh.get
+            for entry in files:
+                element = lookup(entry.name)
+                if element is not None:
+                    key = make_key((*prefix, element) if prefix else (element,))
+                    yield (key, entry) if with_entries else key
+            for entry in dirs:
+                element = decode(entry.name)
+                if element is not None:
+                    stack.append((entry.path, (*prefix, element)))
+
+    def _new_elements(self, names: list[str], *, elements: bool = True) -> tuple[dict[str, str], int, bool]:
+        """Validate a folder's file names not seen before: ``(elements, count, remembered)``.
+
+        ``elements`` maps each key file among ``names`` to its key element, ``count`` is how
+        many there are, and ``remembered`` tells whether they were added to the bounded memory
+        of validated names (while it has room). With ``digest_len=0`` one regular expression
+        checks them all at C speed (one by one only if a foreign name is among them). A store
+        larger than that memory costs a regex per folder on each listing, rather than a memory
+        emptied and refilled every time; ``elements=False`` (counting) then builds no mapping.
+        """
+        if not names:
+            return {}, 0, True
+        extension = self._extension
+        cut = -len(extension)
+        known = self._valid_names
+        room = len(known) + len(names) <= known.max_size
+        joined = "/".join(names) + "/"
+        all_key_files = not self._digest_len and _key_files_matcher(extension)(joined)
+        if all_key_files and not _os_name_in(extension, joined):
+            if not room and not elements:
+                return {}, len(names), False
+            fresh = {name: name[:cut] for name in names}
+        else:
+            decode = self._decode_name
+            fresh = {}
+            for name in names:
+                if name.endswith(extension):
+                    element = None if is_os_name(name) else decode(name[:cut])
+                    if element is not None:
+                        fresh[name] = element
+        if len(known) + len(fresh) <= known.max_size:
+            known.update(fresh)
+            return fresh, len(fresh), True
+        return fresh, len(fresh), False
 
     def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
         return self._scan(with_entries=False)
@@ -993,52 +1041,26 @@ class FileDirDict(PersiDict):
     def count_entries(self) -> int:
         """Count the keys with the skip rules of `_scan`, building no key (``len`` is a walk).
 
-        The per-entry work is done by C loops: a comprehension keeps the regular files, a set
-        intersection with the names already validated counts them; only new names (and
-        directories) are examined one by one.
+        The per-entry work is done by C loops: a set intersection with the names already
+        validated counts them, and a folder's new names are validated together (`_new_elements`).
         """
-        extension = self._extension
-        cut = -len(extension)
-        decode = self._decode_name
         known = self._valid_names
         known_names = known.keys()
-        all_key_files = None if self._digest_len else _key_files_matcher(extension)
+        decode = self._decode_name
         count = 0
         stack = [self._base_dir]
         while stack:
-            try:
-                with os.scandir(stack.pop()) as iterator:
-                    entries = list(iterator)
-            except OSError:
-                continue  # vanished, not a directory, unreadable: as in a listing
-            try:
-                # is_file/is_dir with follow_symlinks=False: symlinks are never keys.
-                files = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
-                dirs = (
-                    [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
-                    if len(files) < len(entries)
-                    else []
-                )
-            except OSError:
-                # An entry vanished under a file system without d_type: sort them one by one.
-                files, dirs = _split_entries(entries)
+            listed = _list_folder(stack.pop())
+            if listed is None:
+                continue
+            file_entries, dirs = listed
             stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
+            files = [entry.name for entry in file_entries]
             valid = len(known_names & files)
-            count += valid
             if valid < len(files):
-                unknown = [name for name in files if name not in known]
-                joined = "/".join(unknown) + "/"
-                if all_key_files is not None and all_key_files(joined) and not _os_name_in(extension, joined):
-                    count += len(unknown)
-                    if len(known) + len(unknown) <= known.max_size:  # else validated again next time
-                        known.update((name, name[:cut]) for name in unknown)
-                    continue
-                for name in unknown:
-                    if name.endswith(extension):
-                        element = None if is_os_name(name) else decode(name[:cut])
-                        if element is not None:
-                            known.remember(name, element)
-                            count += 1
+                unknown = [name for name in files if name not in known] if valid else files
+                valid += self._new_elements(unknown, elements=False)[1]
+            count += valid
         return count
 
     def iter_entries(
@@ -1080,26 +1102,20 @@ class FileDirDict(PersiDict):
         and the list of folders, whatever the number of keys. With locking, each folder's lock
         is taken once for all its files (writers of that folder wait, as for any delete).
         """
-        extension = self._extension
-        cut = -len(extension)
         decode = self._decode_name
         known = self._valid_names
         emptied = []
         stack = [self._base_dir]
         while stack:
             directory = stack.pop()
-            try:
-                with os.scandir(directory) as iterator:
-                    files, dirs = _split_entries(list(iterator))
-            except OSError:
+            listed = _list_folder(directory)
+            if listed is None:
                 continue
+            file_entries, dirs = listed
             stack.extend(entry.path for entry in dirs if decode(entry.name) is not None)
-            doomed = [
-                name
-                for name in files
-                if name in known
-                or (name.endswith(extension) and not is_os_name(name) and decode(name[:cut]) is not None)
-            ]
+            names = [entry.name for entry in file_entries]
+            fresh = self._new_elements([name for name in names if name not in known])[0]
+            doomed = [name for name in names if name in known or name in fresh]
             if doomed and self._delete_files(directory, doomed) and directory != self._base_dir:
                 emptied.append(directory)
         # Remove the folders that are now empty, deepest first (never base_dir itself).
