@@ -16,7 +16,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple
 
-from ._common import CachedComponents, StoreOrConfig, require_store, wrapper_config
+from ._common import CachedComponents, StoreOrConfig, require_store
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -82,13 +82,8 @@ class AppendOnlyDictCached(CachedComponents):
             )
         if cache.same_location(main):
             raise ValueError(f"{owner}: data_cache must be a different store than main_dict")
-        config = wrapper_config(
-            type(self),
-            main,
-            dict(other_params, main_dict=main, data_cache=cache, copy_on_read=copy_on_read),
-            append_only=True,
-        )
-        self._adopt_components(config, main, cache)
+        params = dict(other_params, main_dict=main, data_cache=cache, copy_on_read=copy_on_read)
+        self._adopt_components(main, cache, params, append_only=True)
         self._cache_append_only = cache.append_only
 
     # ----------------------------------------------------------------- cache upkeep

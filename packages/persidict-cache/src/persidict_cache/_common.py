@@ -38,7 +38,6 @@ __all__ = [
     "MainStoreListing",
     "StoreOrConfig",
     "require_store",
-    "wrapper_config",
 ]
 
 StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
@@ -66,28 +65,6 @@ def require_store(name: str, value: object, owner: str) -> PersiDict:
     if not isinstance(value, PersiDict):
         raise TypeError(f"{owner}: {name} must be a PersiDict (a store), got {type(value).__name__}")
     return value
-
-
-def wrapper_config(
-    cls: type[PersiDict],
-    source: PersiDict,
-    params: Mapping[str, Any],
-    append_only: bool | None = None,
-) -> StoreConfig:
-    """Build ``cls``'s config from constructor ``params``.
-
-    The wrapper's ``serialization_format`` and ``base_class_for_values`` come from ``source``
-    (the main or wrapped store), as does ``append_only`` unless given. Those three names are
-    therefore ignored when passed to a wrapper (a config reopened from JSON passes them back);
-    other names of the shared vocabulary that don't apply are ignored, unknown names are a
-    pydantic ``ValidationError``.
-    """
-    return cls.make_config(
-        params,
-        serialization_format=source.serialization_format,
-        append_only=source.append_only if append_only is None else append_only,
-        base_class_for_values=source.base_class_for_values,
-    )
 
 
 class MainStoreListing(PersiDict):
@@ -133,11 +110,22 @@ class ConditionalDelegation(PersiDict):
 
     _main: PersiDict
 
-    def _wrap(self, config: StoreConfig, store: PersiDict) -> None:
-        """Adopt the validated ``config`` and the wrapped ``store`` (a constructor's last step).
+    def _wrap(self, store: PersiDict, params: Mapping[str, Any], append_only: bool | None = None) -> None:
+        """Build this wrapper's config from constructor ``params`` and adopt the wrapped ``store``.
 
-        The wrapper reports the store's capability flags: it is exactly as atomic as the store.
+        A constructor's last step. The wrapper's ``serialization_format`` and
+        ``base_class_for_values`` are the store's, as is ``append_only`` unless given; those
+        three names are therefore ignored when passed to a wrapper (a config reopened from JSON
+        passes them back); other names of the shared vocabulary that don't apply are ignored,
+        unknown names are a pydantic ``ValidationError``. The wrapper reports the store's
+        capability flags: it is exactly as atomic as the store.
         """
+        config = self.make_config(
+            params,
+            serialization_format=store.serialization_format,
+            append_only=store.append_only if append_only is None else append_only,
+            base_class_for_values=store.base_class_for_values,
+        )
         PersiDict.__init__(self, config)
         self._main = store
         # Instance attributes shadow the class defaults (the flags are class attributes).
@@ -266,9 +254,15 @@ class CachedComponents(ConditionalDelegation, MainStoreListing):
     _copy_on_read: bool
     _config: CachedStoreConfig
 
-    def _adopt_components(self, config: StoreConfig, main: PersiDict, data_cache: PersiDict) -> None:
-        """Adopt the validated ``config`` and the stores (see `ConditionalDelegation._wrap`)."""
-        self._wrap(config, main)
+    def _adopt_components(
+        self,
+        main: PersiDict,
+        data_cache: PersiDict,
+        params: Mapping[str, Any],
+        append_only: bool | None = None,
+    ) -> None:
+        """Build the config and adopt the stores (see `ConditionalDelegation._wrap`)."""
+        self._wrap(main, params, append_only)
         self._data_cache = data_cache
         self._copy_on_read = self._config.copy_on_read
 

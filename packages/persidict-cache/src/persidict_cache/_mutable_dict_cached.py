@@ -16,7 +16,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple
 
-from ._common import CachedComponents, StoreOrConfig, require_store, wrapper_config
+from ._common import CachedComponents, StoreOrConfig, require_store
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -101,12 +101,10 @@ class MutableDictCached(CachedComponents):
                 )
         if data.same_location(etags):
             raise ValueError(f"{owner}: data_cache and etag_cache must be different stores")
-        config = wrapper_config(
-            type(self),
-            main,
-            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read),
+        params = dict(
+            other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read
         )
-        self._adopt_components(config, main, data)
+        self._adopt_components(main, data, params)
         self._etag_cache = etags
         # Threads sharing this wrapper update and read (value, ETag) pairs under this lock, so
         # a reader never pairs one thread's value with another thread's ETag.
