@@ -94,16 +94,6 @@ def _strings_of(args: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _joined(left: SafeStrTuple, right: SafeStrTuple) -> SafeStrTuple:
-    """``left + right`` as a key: a ``NonEmptySafeStrTuple`` when either part is one."""
-    cls = (
-        NonEmptySafeStrTuple
-        if isinstance(left, NonEmptySafeStrTuple) or isinstance(right, NonEmptySafeStrTuple)
-        else SafeStrTuple
-    )
-    return _tuple_new(cls, tuple.__add__(left, right))
-
-
 class SafeStrTuple(tuple[str, ...]):
     """A flat, immutable, hashable tuple of safe strings: a hierarchical key.
 
@@ -189,11 +179,25 @@ class SafeStrTuple(tuple[str, ...]):
         The result is a ``NonEmptySafeStrTuple`` when either operand is one, otherwise a
         ``SafeStrTuple``.
         """
-        return _joined(self, other if isinstance(other, SafeStrTuple) else SafeStrTuple(other))
+        right = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
+        cls = (
+            NonEmptySafeStrTuple
+            if isinstance(self, NonEmptySafeStrTuple) or isinstance(right, NonEmptySafeStrTuple)
+            else SafeStrTuple
+        )
+        return _tuple_new(cls, tuple.__add__(self, right))
 
     def __radd__(self, other: object, /) -> SafeStrTuple:
         """Prepend ``other`` (a str, sequence of str or SafeStrTuple) and return a new key."""
-        return _joined(other if isinstance(other, SafeStrTuple) else SafeStrTuple(other), self)
+        # The body repeats __add__'s on purpose: ``prefix + key`` (a plain tuple first) runs on
+        # every access of a LocalDict sub-dict, and a shared helper would add a call to it.
+        left = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
+        cls = (
+            NonEmptySafeStrTuple
+            if isinstance(self, NonEmptySafeStrTuple) or isinstance(left, NonEmptySafeStrTuple)
+            else SafeStrTuple
+        )
+        return _tuple_new(cls, tuple.__add__(left, self))
 
     def __eq__(self, other: object, /) -> bool:
         """Compare with a key, a plain tuple, or anything that can be turned into a key.
