@@ -1,11 +1,16 @@
 """Benchmark: what FileDirDict's locking costs, and transform_item under contention.
 
-* Plain writes with ``locking=True`` (the default: the directory's lock around the rename, a
-  strictly increasing mtime) against ``locking=False`` (the unlocked write path, no mtime
-  step), new keys and overwrites, with and without fsync. Targets: at most 5% more time with
-  fsync (ratio >= 0.952), at most 10% without (ratio >= 0.909). The two stores are measured in
-  alternating rounds and the best round of each counts, so a noisy neighbour hurts both alike.
-* Reads with locking on and off (readers never lock: the same code), for information.
+* Plain writes and reads of today's store (``locking=True``, the default: the directory's lock
+  around the rename, a strictly increasing mtime) against the same writes and reads of
+  persidict-core as it was before writers took any lock (the tree of the commit named in
+  ``noxfile.py``, installed by ``nox -s bench`` in an environment of its own and driven round
+  by round through a child process), new keys and overwrites, with and without fsync. Targets:
+  a write costs at most 5% more time with fsync (ratio >= 0.952), at most 10% without
+  (ratio >= 0.909); a read at most 5% more (0.95). Our rounds and the earlier version's
+  alternate, and the best round of each counts, so a noisy neighbour hurts both alike.
+* For information, the lock's own price: ``locking=True`` against ``locking=False`` of
+  today's code (the unlocked path, no mtime step), which has every later speed-up of the write
+  path too.
 * ``transform_item(+1)`` on one key from 4 spawned processes against a raw baseline in the
   same run: 4 processes doing an ``fcntl.flock``-locked read-modify-write of one pickle file
   (read, unpickle, add one, write a temporary file, rename, unlock). Throughput target: at
@@ -21,6 +26,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,21 +51,25 @@ N_TRANSFORMS = 300  # per process
 VALUE = {"user": "alice", "scores": list(range(20)), "active": True}
 
 
+def one_round(call: Callable[[], None], n: int) -> float:
+    """Time per call of ``n`` calls, the garbage collector paused."""
+    gc.collect()
+    gc.disable()
+    start = time.perf_counter()
+    for _ in range(n):
+        call()
+    elapsed = (time.perf_counter() - start) / n
+    gc.enable()
+    return elapsed
+
+
 def alternate(first: Callable[[], None], second: Callable[[], None], n: int) -> tuple[float, float]:
     """Best time per call of each function, measured in alternating rounds of ``n`` calls."""
     best = [float("inf"), float("inf")]
     for round_number in range(ROUNDS):
         order = (0, 1) if round_number % 2 else (1, 0)
         for index in order:
-            func = (first, second)[index]
-            gc.collect()
-            gc.disable()
-            start = time.perf_counter()
-            for _ in range(n):
-                func()
-            elapsed = (time.perf_counter() - start) / n
-            gc.enable()
-            best[index] = min(best[index], elapsed)
+            best[index] = min(best[index], one_round((first, second)[index], n))
     return best[0], best[1]
 
 
@@ -73,28 +83,108 @@ def _new_keys(store: FileDirDict) -> Callable[[], None]:
     return write
 
 
+def _overwrite(store: FileDirDict) -> Callable[[], None]:
+    """A function that writes the key ``"same"`` of ``store`` again each time it is called."""
+
+    def write() -> None:
+        store["same"] = VALUE
+
+    return write
+
+
+def _read(store: FileDirDict) -> Callable[[], None]:
+    """A function that reads the key ``"same"`` of ``store`` each time it is called."""
+
+    def read() -> None:
+        store["same"]
+
+    return read
+
+
 def measure_writes(report: Report, tmp: Path) -> None:
-    for fsync, n, target in ((True, N_SYNC, 1 / 1.05), (False, N_NOSYNC, 1 / 1.10)):
+    """Locked writes against the unlocked path of the same code: the lock's own price (no target)."""
+    for fsync, n in ((True, N_SYNC), (False, N_NOSYNC)):
         locked = FileDirDict(base_dir=tmp / f"locked-{fsync}", fsync=fsync)
         unlocked = FileDirDict(base_dir=tmp / f"unlocked-{fsync}", fsync=fsync, locking=False)
-        ours, base = alternate(_new_keys(locked), _new_keys(unlocked), n)
-        report.add(f"set new keys, fsync={fsync}, locking vs none", ours, base, target)
-
-        def overwrite(store: FileDirDict) -> Callable[[], None]:
-            def write() -> None:
-                store["same"] = VALUE
-
-            return write
-
-        ours, base = alternate(overwrite(locked), overwrite(unlocked), n)
-        report.add(f"overwrite, fsync={fsync}, locking vs none", ours, base, target)
+        for label, make in (("set new keys", _new_keys), ("overwrite", _overwrite)):
+            ours, base = alternate(make(locked), make(unlocked), n)
+            report.add(f"{label}, fsync={fsync}, locking vs none", ours, base, None)
         if not fsync:
-
-            def read(store: FileDirDict) -> Callable[[], None]:
-                return lambda: store["same"]
-
-            ours, base = alternate(read(locked), read(unlocked), n)
+            ours, base = alternate(_read(locked), _read(unlocked), n)
             report.add("read, locking vs none (readers never lock)", ours, base, None)
+
+
+BEFORE_LOCKING_CHILD = Path(__file__).resolve().parent / "before_locking" / "child.py"
+BEFORE_LOCKING_VENV = Path(__file__).resolve().parent.parent / ".bench" / "before-locking-venv"
+
+
+def before_locking_python() -> str | None:
+    """The interpreter of the environment holding persidict-core as it was before locking.
+
+    ``PERSIDICT_BEFORE_LOCKING_PYTHON`` if set, else ``.bench/before-locking-venv`` (made by
+    ``nox -s bench``); None if neither exists.
+    """
+    python = os.environ.get("PERSIDICT_BEFORE_LOCKING_PYTHON") or str(
+        BEFORE_LOCKING_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    )
+    return python if os.path.exists(python) else None
+
+
+def measure_against_before(report: Report, tmp: Path) -> None:
+    """Plain writes and reads of today's locked store against the store before locking existed.
+
+    The earlier persidict-core shares our import name, so it runs in a child process of its
+    own environment (``before_locking/child.py``); our rounds and its rounds alternate, one
+    at a time, and the best round of each counts.
+    """
+    python = before_locking_python()
+    if python is None:
+        print("(no environment with persidict-core before locking: `nox -s bench` makes one; rows skipped)")
+        return
+    work = tmp / "before"
+    work.mkdir()
+    child = subprocess.Popen(
+        [python, str(BEFORE_LOCKING_CHILD), str(work)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp,  # not this repository: the child must import its own persidict-core
+    )
+    assert child.stdin is not None and child.stdout is not None
+
+    def before_round(operation: str, fsync: bool, n: int) -> float:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(f"{operation} {int(fsync)} {n}\n")
+        child.stdin.flush()
+        return float(child.stdout.readline())
+
+    try:
+        for fsync, n, target in ((True, N_SYNC, 1 / 1.05), (False, N_NOSYNC, 1 / 1.10)):
+            store = FileDirDict(base_dir=tmp / f"today-{fsync}", fsync=fsync)
+            store["same"] = VALUE
+            calls = {"new": _new_keys(store), "overwrite": _overwrite(store)}
+            if not fsync:
+                calls["read"] = _read(store)
+            for operation, call in calls.items():
+                ours = before = float("inf")
+                for round_number in range(ROUNDS):
+                    if round_number % 2:
+                        before = min(before, before_round(operation, fsync, n))
+                    ours = min(ours, one_round(call, n))
+                    if not round_number % 2:
+                        before = min(before, before_round(operation, fsync, n))
+                label = {"new": "set new keys", "overwrite": "overwrite", "read": "read"}[operation]
+                report.add(
+                    f"{label}, fsync={fsync}, vs before locking",
+                    ours,
+                    before,
+                    target if operation != "read" else 0.95,
+                    note="(persidict-core before writers locked, same run)",
+                )
+    finally:
+        child.stdin.write("\n")
+        child.stdin.close()
+        child.wait(timeout=60)
 
 
 def _increment(value: Any) -> Any:
@@ -178,6 +268,7 @@ def main() -> int:
     """Measure, print the table and return the exit code."""
     report = header("conditional")
     with tempfile.TemporaryDirectory() as tmp:
+        measure_against_before(report, Path(tmp))
         measure_writes(report, Path(tmp))
         measure_transform(report, Path(tmp))
     return report.finish()

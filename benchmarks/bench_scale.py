@@ -10,6 +10,10 @@ at most 1.5x as much in the big store):
 
 * ``len(store)``, ``for k in store``, ``for k in store.keys()``, ``store.newest_keys(10)``,
   and ``store.clear()`` (last, it deletes the files).
+* For information, the same ratio for the raw operations the rows are bound by: an
+  ``os.scandir`` walk, and ``os.unlink`` of a tenth of the folders just before ``clear()``
+  deletes the rest. Where the file system itself slows down per key at N, no listing or
+  clear can scale better than these.
 
 Memory (``unit="B"``, ratio = budget / growth, target 1.0): the growth of the peak RSS
 (``VmHWM``, reset through ``/proc/self/clear_refs`` after start-up; ``ru_maxrss`` elsewhere) of
@@ -95,6 +99,32 @@ def listing_operations(store: Any) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
+def raw_walk(base: str) -> int:
+    """The raw baseline of a listing: an ``os.scandir`` walk counting the ``.pkl`` files."""
+    count = 0
+    stack = [base]
+    while stack:
+        with os.scandir(stack.pop()) as iterator:
+            for entry in iterator:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.name.endswith(".pkl"):
+                    count += 1
+    return count
+
+
+def raw_unlink_folders(base: str, folders: list[str]) -> int:
+    """The raw baseline of ``clear()``: unlink every file of ``folders`` and remove them."""
+    count = 0
+    for name in folders:
+        directory = os.path.join(base, name)
+        for file_name in os.listdir(directory):
+            os.unlink(os.path.join(directory, file_name))
+            count += 1
+        os.rmdir(directory)
+    return count
+
+
 def child_memory(base: str) -> None:
     """In a fresh interpreter: the peak RSS growth of each listing of the store at ``base``."""
     from persidict_core import FileDirDict
@@ -126,12 +156,21 @@ def measure_sizes(work: str, n: int) -> tuple[dict[str, dict[str, float]], dict[
             raise RuntimeError(f"the store sees {len(store)} keys, expected {size}")
         rounds = 5 if size <= 100_000 else 3
         times = {name: best_time(op, repeat=rounds) / size for name, op in listing_operations(store)}
+        times["raw walk"] = best_time(lambda base=base: raw_walk(base), repeat=rounds) / size
         if size == n:
             memory = run_memory_child(base)
-        # clear() last: it deletes the files (measured once at the big size).
+        # The file system's own unlink rate at this size: a raw delete of a tenth of the folders
+        # (at least one), in the same state of caches and journal as the clear() that follows.
+        folders = sorted(os.listdir(base))
+        sample = folders[: max(1, len(folders) // 10)]
+        started = time.perf_counter()
+        removed = raw_unlink_folders(base, sample)
+        times["raw unlink"] = (time.perf_counter() - started) / removed
+        # clear() last, over the rest: it deletes the files (measured once at each size).
+        left = size - removed
         started = time.perf_counter()
         store.clear()
-        times["clear()"] = (time.perf_counter() - started) / size
+        times["clear()"] = (time.perf_counter() - started) / left
         if os.listdir(base):
             raise RuntimeError("clear() left files or folders behind")
         per_key[str(size)] = times
@@ -167,7 +206,16 @@ def main() -> int:
             big[name],
             small[name],
             TARGET,
-            note=f"({big[name] * n:.2f} s for {n:,} keys)",
+            note=f"({big[name] * n:.2f} s for {n:,} keys)"
+            if name != "clear()"
+            else "(timed over the keys the raw unlink below left)",
+        )
+    for name, raw in (("raw os.scandir walk", "raw walk"), ("raw unlink", "raw unlink")):
+        report.add(
+            f"{name}: per key at {n:,} vs {SMALL_KEYS:,}",
+            big[raw],
+            small[raw],
+            note="(for information: the file system's own scaling, the bound of the row above it)",
         )
     for name, growth in memory.items():
         report.add(f"RSS growth, {name} over {n:,} keys", max(growth, 1), RSS_BUDGET, 1.0, unit="B")

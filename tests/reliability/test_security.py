@@ -234,7 +234,11 @@ class Exploits:
                 "os.system",
             ),
         }
-        return {name: (json.dumps(doc), expected) for name, (doc, expected) in documents.items()}
+        texts = {name: (json.dumps(doc), expected) for name, (doc, expected) in documents.items()}
+        # The same tags spelled with JSON escapes ("\u0070y/" is "py/" once parsed): a reader
+        # that looks for tags in the text rather than the parsed document must not miss them.
+        texts["escaped_tags"] = (json.dumps(system).replace('"py/', '"\\u0070y/'), "os.system")
+        return texts
 
     def forget_evil_module(self) -> None:
         sys.modules.pop(self.evil, None)

@@ -163,6 +163,11 @@ class _FdWriter:
         """Nothing is buffered here."""
 
 
+def _location_text(key: SafeStrTuple, path: str) -> Callable[[], str]:
+    """What names a key's value in an error message, formatted only if an error is raised."""
+    return lambda: f"key {tuple(key)!r} in file {path!r}"
+
+
 def _etag_of(st: os.stat_result, mtime_ns: int | None = None) -> str:
     """A file's ETag: its mtime (``mtime_ns`` if given, e.g. just set), size and inode."""
     return f"{st.st_mtime_ns if mtime_ns is None else mtime_ns}:{st.st_size}:{st.st_ino}"
@@ -558,13 +563,15 @@ class FileDirDict(PersiDict):
                 head = os.read(fd, 4)
                 os.lseek(fd, 0, os.SEEK_SET)
                 with io.FileIO(fd, "rb", closefd=False) as file:
-                    context = f"key {tuple(key)!r} in file {path!r}"
+                    context = _location_text(key, path)
                     try:
                         return deserialize_from(file, head, self._format, context=context), etag
                     except DeserializationError as exc:
                         exc.key, exc.location = key, path
                         raise
-            # Files are replaced, never modified in place, so st_size is this inode's size.
+            # Files are replaced, never modified in place, so st_size is this inode's size: a
+            # read that asked for one byte more and got exactly the rest has reached the end
+            # (no second read to see it). A file that grew anyway is read to its end.
             chunks = []
             remaining = st.st_size
             while True:
@@ -573,6 +580,8 @@ class FileDirDict(PersiDict):
                     break
                 chunks.append(chunk)
                 remaining -= len(chunk)
+                if not remaining:
+                    break
         except OSError as exc:
             raise _os_error(exc, "read", path, key) from exc
         finally:
@@ -581,7 +590,7 @@ class FileDirDict(PersiDict):
         if not decode:
             return data, etag
         try:
-            value = deserialize(data, self._format, context=f"key {tuple(key)!r} in file {path!r}")
+            value = deserialize(data, self._format, context=_location_text(key, path))
         except DeserializationError as exc:
             exc.key, exc.location = key, path
             raise
@@ -618,7 +627,7 @@ class FileDirDict(PersiDict):
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
-        context = f"key {tuple(key)!r} in {path!r}"
+        context = _location_text(key, path)
         # A format that streams writes straight into the temporary file (a large value is never
         # held as bytes); any other is serialized before touching the disk. Either way a value
         # that cannot be stored leaves nothing behind (the temporary file is removed).

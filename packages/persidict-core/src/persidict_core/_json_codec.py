@@ -45,6 +45,9 @@ _TUPLE, _SET, _B64, _B85, _ID = "py/tuple", "py/set", "py/b64", "py/b85", "py/id
 _OBJECT, _TYPE, _FUNCTION, _REDUCE = "py/object", "py/type", "py/function", "py/reduce"
 _NEWOBJ = "py/newobj"
 _JSON_KEY: Final = "json://"
+# How a tag key and an encoded non-str key begin in a document's text.
+_TAG_MARK: Final = '"py/'
+_KEY_MARK: Final = f'"{_JSON_KEY}'
 # Tags that carry data, or name a class or function the allowlist must hold.
 _DATA_TAGS: Final = frozenset(
     {_TUPLE, _SET, _B64, _B85, _ID, "py/state", "py/newargs", "py/newargsex", "py/initargs", "py/seq"}
@@ -387,6 +390,11 @@ def _restore(tree: Any, names: set[str]) -> Any:
 
 def _decode_document(text: str) -> Any:
     tree = json.loads(text)
+    if _TAG_MARK not in text and _KEY_MARK not in text and "\\" not in text:
+        # Every tag is a key starting with py/ and every non-str key a string starting with
+        # json://, so without either in the text (and no escape that could spell one) the
+        # document is plain data: the walk of `_check_document` would find nothing.
+        return tree
     names = _check_document(tree)
     if names is None:
         return tree

@@ -85,6 +85,16 @@ class _Compression:
     reader: Callable[[BinaryIO], BinaryIO]  # a file object decompressing from the given one
 
 
+Context = str | Callable[[], str]
+"""What names a value in an error message (its key and location): the text itself, or a
+function that makes it, called only when an error is raised (so a read or a write that
+succeeds does not format it)."""
+
+
+def _context_text(context: Context) -> str:
+    return context if isinstance(context, str) else context()
+
+
 def _encode_pickle(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -298,14 +308,15 @@ def check_format_name(name: str) -> str:
 
 
 def serialize(
-    value: Any, serialization_format: str, *, context: str, compression: str | None = None
+    value: Any, serialization_format: str, *, context: Context, compression: str | None = None
 ) -> bytes:
     """Encode ``value`` in ``serialization_format``.
 
     Args:
         value: The value to encode.
         serialization_format: A registered format name or a text format name.
-        context: Where the value is going (key and location), for error messages.
+        context: Where the value is going (key and location), for error messages: the
+            text, or a function that makes it (called only on an error).
         compression: ``None`` or a compression name (``"lz4"``); applies to compressible
             formats (``pkl``) only.
 
@@ -319,7 +330,7 @@ def serialize(
     if codec.value_class is not None and not isinstance(value, codec.value_class):
         raise SerializationError(
             f"The format {serialization_format!r} stores {codec.value_class.__name__} values only, "
-            f"got {type(value).__name__} for {context}"
+            f"got {type(value).__name__} for {_context_text(context)}"
         )
     try:
         data = codec.encode(value)
@@ -327,12 +338,12 @@ def serialize(
             data = _compressions[compression].compress(data)
     except Exception as exc:
         raise SerializationError(
-            f"Cannot store the value for {context} in the {serialization_format} format: {exc}"
+            f"Cannot store the value for {_context_text(context)} in the {serialization_format} format: {exc}"
         ) from exc
     return data
 
 
-def deserialize(data: bytes, serialization_format: str, *, context: str) -> Any:
+def deserialize(data: bytes, serialization_format: str, *, context: Context) -> Any:
     """Decode bytes written by :func:`serialize`.
 
     Raises:
@@ -349,7 +360,7 @@ def deserialize(data: bytes, serialization_format: str, *, context: str) -> Any:
         return codec.decode(data)
     except Exception as exc:
         raise DeserializationError(
-            f"Cannot decode {context} as {serialization_format}: {type(exc).__name__}: {exc}"
+            f"Cannot decode {_context_text(context)} as {serialization_format}: {type(exc).__name__}: {exc}"
         ) from exc
 
 
@@ -360,7 +371,7 @@ def streams(serialization_format: str) -> bool:
 
 
 def serialize_to(
-    file: BinaryIO, value: Any, serialization_format: str, *, context: str, compression: str | None = None
+    file: BinaryIO, value: Any, serialization_format: str, *, context: Context, compression: str | None = None
 ) -> None:
     """Write the encoding of ``value`` to ``file``, as :func:`serialize` would return it.
 
@@ -378,7 +389,7 @@ def serialize_to(
     if codec.value_class is not None and not isinstance(value, codec.value_class):
         raise SerializationError(
             f"The format {serialization_format!r} stores {codec.value_class.__name__} values only, "
-            f"got {type(value).__name__} for {context}"
+            f"got {type(value).__name__} for {_context_text(context)}"
         )
     try:
         if compression is not None and codec.compressible:
@@ -390,11 +401,11 @@ def serialize_to(
         raise  # the file's, not the value's
     except Exception as exc:
         raise SerializationError(
-            f"Cannot store the value for {context} in the {serialization_format} format: {exc}"
+            f"Cannot store the value for {_context_text(context)} in the {serialization_format} format: {exc}"
         ) from exc
 
 
-def deserialize_from(file: BinaryIO, head: bytes, serialization_format: str, *, context: str) -> Any:
+def deserialize_from(file: BinaryIO, head: bytes, serialization_format: str, *, context: Context) -> Any:
     """Read a value from ``file`` (positioned at the start; ``head``: its first bytes, >= 4).
 
     With a codec that can ``load``, the value is read straight from the file (decompressing on
@@ -417,5 +428,5 @@ def deserialize_from(file: BinaryIO, head: bytes, serialization_format: str, *, 
         raise
     except Exception as exc:
         raise DeserializationError(
-            f"Cannot decode {context} as {serialization_format}: {type(exc).__name__}: {exc}"
+            f"Cannot decode {_context_text(context)} as {serialization_format}: {type(exc).__name__}: {exc}"
         ) from exc

@@ -268,8 +268,9 @@ class BasicS3Dict(S3Location, PersiDict):
     def _url_of(self, name: str) -> str:
         return f"s3://{self.bucket_name}/{name}"
 
-    def _context(self, key: SafeStrTuple, name: str) -> str:
-        return f"key {tuple(key)!r} in {self._url_of(name)}"
+    def _context(self, key: SafeStrTuple, name: str) -> Callable[[], str]:
+        """What names a key's value in an error message, formatted only if an error is raised."""
+        return lambda: f"key {tuple(key)!r} in {self._url_of(name)}"
 
     # ----------------------------------------------------------------- primitives
     def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:

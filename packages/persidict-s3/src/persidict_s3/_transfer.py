@@ -34,7 +34,7 @@ import io
 import os
 import tempfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, cast
@@ -203,7 +203,7 @@ def write_value(
     settings: PartSettings,
     if_absent: bool = False,
     if_match: str | None = None,
-    context: str,
+    context: str | Callable[[], str],
     key: Any = None,
 ) -> str | WriteConflict:
     """Serialize ``value`` and write it to ``name``; return its ETag or a `WriteConflict`.
@@ -420,7 +420,7 @@ def read_value(
     serialization_format: str,
     *,
     settings: PartSettings,
-    context: str,
+    context: str | Callable[[], str],
     key: Any = None,
 ) -> tuple[Any, str] | object | None:
     """Read and decode the object ``name``: ``(value, etag)``, `NOT_MODIFIED` or None (absent).
@@ -502,7 +502,7 @@ def _ranged_read(
     response: Mapping[str, Any],
     serialization_format: str,
     settings: PartSettings,
-    context: str,
+    context: str | Callable[[], str],
     key: Any,
 ) -> Any:
     client, bucket = connection.client, connection.bucket_name
