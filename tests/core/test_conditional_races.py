@@ -324,3 +324,31 @@ def test_lock_files_where_directories_cannot_be_locked(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert store[("d", "k")] == 202
+
+
+def forked_transform_worker(store: FileDirDict, rounds: int, barrier: Any) -> None:
+    barrier.wait()
+    for _ in range(rounds):
+        store.transform_item(COUNTER, transformer=increment, n_retries=None)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_forked_children_do_not_share_their_parents_directory_locks(tmp_path: Path) -> None:
+    """A forked child inherits the directories its parent keeps open; it must lock its own.
+
+    A flock belongs to the open descriptor, which a fork shares: a child locking its parent's
+    descriptor would not exclude the parent, and updates would be lost.
+    """
+    store = FileDirDict(base_dir=str(tmp_path), fsync=False)
+    store[COUNTER] = 0  # the parent now keeps the counter's directory open
+    store[("shared", "warm")] = 1
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(4)
+    children = [context.Process(target=forked_transform_worker, args=(store, 400, barrier)) for _ in range(3)]
+    for child in children:
+        child.start()
+    forked_transform_worker(store, 400, barrier)  # the parent races its children with the same store
+    for child in children:
+        child.join(timeout=240)
+        assert child.exitcode == 0
+    assert FileDirDict(base_dir=str(tmp_path), fsync=False)[COUNTER] == 1600

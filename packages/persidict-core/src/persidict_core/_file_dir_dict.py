@@ -77,7 +77,6 @@ _LOCK_FILE_FLAGS: Final = (
 _DIR_LOCK_UNSUPPORTED: Final = frozenset(
     {errno.EBADF, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
 )
-_DIR_FD_OPS: Final = os.unlink in os.supports_dir_fd and os.lstat in os.supports_dir_fd
 _UTIME_FD: Final = os.utime in os.supports_fd
 # Steps tried when a file system keeps coarser timestamps than nanoseconds (1 us ... FAT's 2 s).
 _MTIME_STEPS: Final = (1_000, 1_000_000, 1_000_000_000, 2_000_000_000)
@@ -100,10 +99,6 @@ def _new_temp_salt() -> None:
     _temp_salt = os.urandom(4).hex()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_temp_salt)
-
-
 def _temp_tag(fresh: bool) -> str:
     """12 hex digits naming a temporary file (random ones if ``fresh``)."""
     if fresh:
@@ -112,10 +107,114 @@ def _temp_tag(fresh: bool) -> str:
 
 
 class _Held(NamedTuple):
-    """A directory lock held: its descriptor, and the in-process lock taken with it (if any)."""
+    """A directory lock held: its descriptor, and the in-process lock taken with it (if any).
+
+    ``kept``: the descriptor is an `_OpenDir`'s, released without being closed.
+    """
 
     fd: int
     thread_lock: threading.Lock | None
+    kept: bool = False
+
+
+# Directories kept open by this process for writes and deletes: their lock (flock on the
+# descriptor) and their entries (openat, lstat, renameat, linkat, unlinkat relative to it) are
+# reached without resolving the directory's path on every call. Shared by every store of the
+# process, bounded, and forgotten in a forked child (whose copies of the descriptors share
+# their locks with the parent's).
+# (os.lstat takes dir_fd wherever os.stat does, but is not listed in os.supports_dir_fd.)
+_DIR_HANDLES: Final = sys.platform != "win32" and all(
+    func in os.supports_dir_fd for func in (os.open, os.stat, os.unlink, os.rename, os.link)
+)
+_MAX_OPEN_DIRS: Final = 64
+
+
+class _OpenDir:
+    """A directory kept open: its descriptor and how many calls are using it.
+
+    ``thread_lock`` is taken by this process's writers around their ``flock`` of ``fd``: a
+    flock belongs to the open descriptor, which the threads share, so it alone would not keep
+    them from each other. A ``stale`` descriptor (its directory was removed, or the table was
+    full) is closed by its last user.
+    """
+
+    __slots__ = ("fd", "path", "stale", "thread_lock", "users")
+
+    def __init__(self, fd: int, path: str) -> None:
+        self.fd = fd
+        self.path = path
+        self.thread_lock = threading.Lock()
+        self.users = 1
+        self.stale = False
+
+
+class _OpenDirs:
+    """The table of `_OpenDir` by path, under one short in-process lock."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, _OpenDir] = {}
+        self.guard = threading.Lock()
+
+    def acquire(self, directory: str) -> _OpenDir:
+        """Return ``directory`` open (opening it if needed), counted as in use until `release`.
+
+        Raises:
+            OSError: What ``os.open`` raised (FileNotFoundError if the directory is absent).
+        """
+        with self.guard:
+            opened = self.table.get(directory)
+            if opened is not None:
+                opened.users += 1
+                return opened
+        fd = os.open(directory, _DIR_FLAGS)
+        with self.guard:
+            opened = self.table.get(directory)
+            if opened is not None:  # opened meanwhile by another thread
+                opened.users += 1
+                os.close(fd)
+                return opened
+            opened = _OpenDir(fd, directory)
+            if len(self.table) >= _MAX_OPEN_DIRS:
+                for path, idle in list(self.table.items()):
+                    if not idle.users:
+                        del self.table[path]
+                        os.close(idle.fd)
+            if len(self.table) < _MAX_OPEN_DIRS:
+                self.table[directory] = opened
+            else:
+                opened.stale = True  # every kept directory is in use: this one is not kept
+            return opened
+
+    def release(self, opened: _OpenDir) -> None:
+        with self.guard:
+            opened.users -= 1
+            if opened.stale and not opened.users:
+                os.close(opened.fd)
+
+    def discard(self, opened: _OpenDir) -> None:
+        """Forget ``opened`` (its directory was removed): the next `acquire` opens the path anew."""
+        with self.guard:
+            if self.table.get(opened.path) is opened:
+                del self.table[opened.path]
+            opened.stale = True
+
+
+_open_dirs = _OpenDirs()
+
+
+def _forget_open_dirs() -> None:
+    global _open_dirs  # noqa: PLW0603 - a forked child must not share its parent's descriptors
+    for opened in _open_dirs.table.values():
+        try:
+            os.close(opened.fd)
+        except OSError:
+            pass
+    _open_dirs = _OpenDirs()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_temp_salt)
+    os.register_at_fork(after_in_child=_forget_open_dirs)
 
 
 def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
@@ -640,87 +739,99 @@ class FileDirDict(PersiDict):
         except SerializationError as exc:
             exc.key, exc.location = key, path
             raise
-        temp, fd = self._open_temp(directory, path, key)
+        opened, temp, fd = self._open_temp(directory, path, key)
+        # With the directory open, every call below names entries relative to it.
+        dir_fd = None if opened is None else opened.fd
+        target = path if opened is None else os.path.basename(path)
         held: _Held | None = None
         try:
             try:
-                if data is None:
-                    writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
-                    try:
-                        serialize_to(
-                            writer, value, self._format, context=context, compression=self._compression
-                        )
-                    except SerializationError as exc:
-                        exc.key, exc.location = key, path
-                        raise
-                else:
-                    view = memoryview(data)
-                    while view:
-                        written = os.write(fd, view)
-                        view = view[written:]
-                if self._locking and self._fsync:
-                    # Stamp the modification time before the sync, so the stamp is as durable
-                    # as the data (a change after it would also cost a second journal commit);
-                    # it is checked against the file being replaced once the lock is held.
-                    st = os.fstat(fd)
-                    mtime = self._stamp(fd, temp, st, time.time_ns())
-                    os.fsync(fd)
-                else:
-                    st = os.fstat(fd)
-                    mtime = st.st_mtime_ns
-                    if self._fsync:
+                try:
+                    if data is None:
+                        writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
+                        try:
+                            serialize_to(
+                                writer, value, self._format, context=context, compression=self._compression
+                            )
+                        except SerializationError as exc:
+                            exc.key, exc.location = key, path
+                            raise
+                    else:
+                        view = memoryview(data)
+                        while view:
+                            written = os.write(fd, view)
+                            view = view[written:]
+                    if self._locking and self._fsync:
+                        # Stamp the modification time before the sync, so the stamp is as durable
+                        # as the data (a change after it would also cost a second journal commit);
+                        # it is checked against the file being replaced once the lock is held.
+                        st = os.fstat(fd)
+                        mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
                         os.fsync(fd)
-                if self._locking:
-                    held = self._lock(directory)
-                    current = _lstat_or_none(path)
-                    if expected is not None and _regular_etag(current, path) != expected:
+                    else:
+                        st = os.fstat(fd)
+                        mtime = st.st_mtime_ns
+                        if self._fsync:
+                            os.fsync(fd)
+                    if self._locking:
+                        held = self._lock(directory, opened)
+                        current = _lstat_or_none(target, dir_fd)
+                        if expected is not None and _regular_etag(current, path) != expected:
+                            os.close(fd)
+                            fd = -1
+                            os.unlink(temp, dir_fd=dir_fd)
+                            return None
+                        if current is None:
+                            if not self._fsync:
+                                # A new file may get the inode of the key's deleted file, whose mtime
+                                # is unknown now but was not past the clock when set: stamp now.
+                                mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
+                        elif mtime <= current.st_mtime_ns:
+                            # Usually the file's own mtime (set by the write) is already past the
+                            # old one; within one clock tick it is not, and is stepped past it.
+                            mtime = self._stamp(fd, temp, dir_fd, st, current.st_mtime_ns + 1, at_least=True)
+                    elif (
+                        type(expected) is str
+                        and _regular_etag(_lstat_or_none(target, dir_fd), path) != expected
+                    ):
+                        # Best effort without the lock: the check and the rename are two steps.
                         os.close(fd)
                         fd = -1
-                        os.unlink(temp)
+                        os.unlink(temp, dir_fd=dir_fd)
                         return None
-                    if current is None:
-                        if not self._fsync:
-                            # A new file may get the inode of the key's deleted file, whose mtime
-                            # is unknown now but was not past the clock when set: stamp now.
-                            mtime = self._stamp(fd, temp, st, time.time_ns())
-                    elif mtime <= current.st_mtime_ns:
-                        # Usually the file's own mtime (set by the write) is already past the
-                        # old one; within one clock tick it is not, and is stepped past it.
-                        mtime = self._stamp(fd, temp, st, current.st_mtime_ns + 1, at_least=True)
-                elif type(expected) is str and _regular_etag(_lstat_or_none(path), path) != expected:
-                    # Best effort without the lock: the check and the rename are two steps.
-                    os.close(fd)
-                    fd = -1
-                    os.unlink(temp)
-                    return None
-            finally:
-                if fd >= 0:
-                    os.close(fd)
-            if expected is ITEM_NOT_AVAILABLE:
-                try:
-                    os.link(temp, path)
-                except FileExistsError:
-                    return None  # created meanwhile by a writer that does not lock
                 finally:
-                    os.unlink(temp)
-            else:
-                os.replace(temp, path)
-        except BaseException as exc:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise _os_error(exc, "write", path, key) from exc
-            raise
+                    if fd >= 0:
+                        os.close(fd)
+                if expected is ITEM_NOT_AVAILABLE:
+                    try:
+                        os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    except FileExistsError:
+                        return None  # created meanwhile by a writer that does not lock
+                    finally:
+                        os.unlink(temp, dir_fd=dir_fd)
+                else:
+                    os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except BaseException as exc:
+                try:
+                    os.unlink(temp, dir_fd=dir_fd)
+                except OSError:
+                    pass
+                if isinstance(exc, OSError):
+                    raise _os_error(exc, "write", path, key) from exc
+                raise
+            finally:
+                if held is not None:
+                    self._unlock(held, directory, sync=self._fsync)
+            if self._fsync and held is None:
+                self._fsync_dir(directory, dir_fd)
         finally:
-            if held is not None:
-                self._unlock(held, directory, sync=self._fsync)
-        if self._fsync and held is None:
-            self._fsync_dir(directory)
+            if opened is not None:
+                _open_dirs.release(opened)
         return _etag_of(st, mtime)
 
-    def _stamp(self, fd: int, temp: str, st: os.stat_result, mtime: int, at_least: bool = False) -> int:
+    def _stamp(
+        self, fd: int, temp: str, dir_fd: int | None, st: os.stat_result, mtime: int, at_least: bool = False
+    ) -> int:
         """Set the new file's modification time to ``mtime``; return the one it now has.
 
         Writers keep each key's mtime strictly increasing (checked under the lock), so its
@@ -734,7 +845,7 @@ class FileDirDict(PersiDict):
             if _UTIME_FD:
                 os.utime(fd, ns=(stamp, stamp))
             else:
-                os.utime(temp, ns=(stamp, stamp))
+                os.utime(temp, ns=(stamp, stamp), dir_fd=dir_fd)
             if exact:
                 return stamp  # this file system keeps nanoseconds: no need to read it back
             kept = os.fstat(fd).st_mtime_ns
@@ -746,17 +857,31 @@ class FileDirDict(PersiDict):
                 return kept
         return kept
 
-    def _lock(self, directory: str) -> _Held:
+    def _lock(self, directory: str, opened: _OpenDir | None = None) -> _Held:
         """Take the exclusive lock of ``directory``; return what holds it (for `_unlock`).
 
         The lock is on the directory itself (``flock``), so it depends only on where the
         key's file lives: sub-dicts and other processes opening the same tree contend on it,
-        and no lock file is left behind. Each call opens its own descriptor, and ``flock``
-        locks belong to the open descriptor, so threads of one process exclude each other as
-        processes do. Where directories cannot be locked (Windows, NFS), a lock file in the
-        directory is locked instead; those locks belong to the process, so threads first take
-        an in-process lock chosen by the directory's real path.
+        and no lock file is left behind. With the directory kept open (``opened``), its
+        descriptor is locked, after the in-process lock that keeps this process's threads
+        from each other (they share the descriptor, and a flock belongs to it); otherwise each
+        call opens its own descriptor. Where directories cannot be locked (Windows, NFS), a
+        lock file in the directory is locked instead; those locks belong to the process, so
+        threads first take an in-process lock chosen by the directory's real path.
         """
+        if opened is not None and not self._lock_files:
+            opened.thread_lock.acquire()
+            try:
+                fcntl.flock(opened.fd, fcntl.LOCK_EX)
+                return _Held(opened.fd, opened.thread_lock, kept=True)
+            except OSError as exc:
+                opened.thread_lock.release()
+                if exc.errno not in _DIR_LOCK_UNSUPPORTED:
+                    raise
+                self._lock_files = True
+            except BaseException:
+                opened.thread_lock.release()
+                raise
         if not self._lock_files:
             fd = os.open(directory, _DIR_FLAGS)
             try:
@@ -799,7 +924,19 @@ class FileDirDict(PersiDict):
 
     def _unlock(self, held: _Held, directory: str, sync: bool) -> None:
         """Release the lock taken by `_lock` (syncing the directory first if ``sync``)."""
-        fd, thread_lock = held
+        fd, thread_lock, kept = held
+        if kept:
+            assert thread_lock is not None  # a kept descriptor is always locked with its thread lock
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                thread_lock.release()
+            if sync:
+                try:
+                    os.fsync(fd)  # still open: the caller holds its directory until it is done
+                except OSError:
+                    pass
+            return
         try:
             if thread_lock is None:
                 # The descriptor is the directory's own: release first, then sync through it.
@@ -819,28 +956,55 @@ class FileDirDict(PersiDict):
         if sync:
             self._fsync_dir(directory)
 
-    def _open_temp(self, directory: str, path: str, key: NonEmptySafeStrTuple) -> tuple[str, int]:
+    def _open_temp(
+        self, directory: str, path: str, key: NonEmptySafeStrTuple
+    ) -> tuple[_OpenDir | None, str, int]:
+        """Create the temporary file of a write: ``(open directory, name, descriptor)``.
+
+        With directories kept open (every system but Windows), the name is relative to the
+        open directory, and the file lives in that directory for sure: a directory removed
+        meanwhile (by ``clear()`` elsewhere) refuses new files, and is opened anew. Otherwise
+        the open directory is None and the name a full path.
+        """
         # Cut the file's name so that the temporary name fits in a directory entry too.
-        stem = f"{directory}{os.sep}{_TEMP_PREFIX}{os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]}."
+        stem = f"{_TEMP_PREFIX}{os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]}."
         fresh = False
         for _ in range(4):
             temp = f"{stem}{_temp_tag(fresh)}{_TEMP_SUFFIX}"
             if directory not in self._verified_dirs:
                 self._ensure_dir(directory, key)
+            opened = None
             try:
-                return temp, os.open(temp, _WRITE_FLAGS, 0o666)  # 0666 minus the umask
+                if _DIR_HANDLES:
+                    opened = _open_dirs.acquire(directory)
+                    return opened, temp, os.open(temp, _WRITE_FLAGS, 0o666, dir_fd=opened.fd)
+                temp = os.path.join(directory, temp)
+                return None, temp, os.open(temp, _WRITE_FLAGS, 0o666)  # 0666 minus the umask
             except FileNotFoundError:
                 # Another process removed the (empty) directory: create it again.
                 self._verified_dirs.discard(directory)
+                if opened is not None:
+                    _open_dirs.discard(opened)
             except FileExistsError:
                 fresh = True  # a name in use (e.g. left by a crashed process): draw a random one
             except OSError as exc:
-                raise _os_error(exc, "open", temp, key) from exc
+                if opened is not None:
+                    _open_dirs.release(opened)
+                raise _os_error(exc, "open", os.path.join(directory, os.path.basename(temp)), key) from exc
+            if opened is not None:
+                _open_dirs.release(opened)
         vanished = FileNotFoundError(errno.ENOENT, "the directory keeps disappearing", directory)
         raise _os_error(vanished, "mkdir", directory, key)
 
     @staticmethod
-    def _fsync_dir(directory: str) -> None:
+    def _fsync_dir(directory: str, dir_fd: int | None = None) -> None:
+        """Sync ``directory`` (through ``dir_fd``, the directory kept open, if given)."""
+        if dir_fd is not None:
+            try:
+                os.fsync(dir_fd)
+            except OSError:
+                pass
+            return
         try:
             fd = os.open(directory, os.O_RDONLY)
         except OSError:
@@ -923,18 +1087,14 @@ class FileDirDict(PersiDict):
 
     def _unlink_locked(self, directory: str, path: str, expected: str | None) -> bool:
         """`_unlink` under the directory's lock (OSErrors propagate; a missing directory is False)."""
-        try:
-            held = self._lock(directory)
-        except (FileNotFoundError, NotADirectoryError):
+        locked = self._lock_for_delete(directory)
+        if locked is None:
             return False
+        opened, held = locked
         try:
-            # Relative to the locked descriptor: even if the directory were removed and made
-            # again meanwhile, the file looked at is the one in the directory that is locked.
-            name, dir_fd = (
-                (os.path.basename(path), held.fd)
-                if _DIR_FD_OPS and held.thread_lock is None
-                else (path, None)
-            )
+            # Relative to the locked directory: the file looked at is the one in the directory
+            # that is locked, even if the path named another directory meanwhile.
+            name, dir_fd = (path, None) if opened is None else (os.path.basename(path), opened.fd)
             if expected is not None:
                 st = _lstat_or_none(name, dir_fd)
                 if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
@@ -942,7 +1102,47 @@ class FileDirDict(PersiDict):
             os.unlink(name, dir_fd=dir_fd)
             return True
         finally:
+            self._unlock_after_delete(opened, held, directory)
+
+    def _lock_for_delete(self, directory: str) -> tuple[_OpenDir | None, _Held] | None:
+        """Lock ``directory`` for deletes: ``(open directory, lock held)``, None if it is absent.
+
+        A directory kept open may have been removed since (``clear()`` removes emptied
+        folders): under the lock, a removed directory has no links left, and is opened anew.
+        """
+        for _ in range(3):
+            opened = None
+            try:
+                if _DIR_HANDLES:
+                    opened = _open_dirs.acquire(directory)
+                held = self._lock(directory, opened)
+            except (FileNotFoundError, NotADirectoryError):
+                if opened is not None:
+                    _open_dirs.release(opened)
+                return None
+            except BaseException:
+                if opened is not None:
+                    _open_dirs.release(opened)
+                raise
+            if opened is None:
+                return None, held
+            try:
+                removed = os.fstat(opened.fd).st_nlink == 0
+            except BaseException:
+                self._unlock_after_delete(opened, held, directory)
+                raise
+            if not removed:
+                return opened, held
+            _open_dirs.discard(opened)
+            self._unlock_after_delete(opened, held, directory)
+        return None  # removed again and again: nothing to delete there
+
+    def _unlock_after_delete(self, opened: _OpenDir | None, held: _Held, directory: str) -> None:
+        try:
             self._unlock(held, directory, sync=False)
+        finally:
+            if opened is not None:
+                _open_dirs.release(opened)
 
     def _stat(self, key: NonEmptySafeStrTuple) -> os.stat_result:
         directory, path = self._file_path(key)
@@ -1139,28 +1339,30 @@ class FileDirDict(PersiDict):
 
     def _delete_files(self, directory: str, names: list[str]) -> bool:
         """Delete the files ``names`` of ``directory`` (under its lock, once); True if any was."""
+        opened: _OpenDir | None = None
         held = None
         if self._locking:
             try:
-                held = self._lock(directory)
-            except (FileNotFoundError, NotADirectoryError):
-                return False
+                locked = self._lock_for_delete(directory)
             except OSError as exc:
                 raise _os_error(exc, "lock", directory) from exc
+            if locked is None:
+                return False
+            opened, held = locked
+        dir_fd = None if opened is None else opened.fd
         deleted = False
         try:
             for name in names:
-                path = os.path.join(directory, name)
                 try:
-                    os.unlink(path)
+                    os.unlink(name if dir_fd is not None else os.path.join(directory, name), dir_fd=dir_fd)
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
-                    raise _os_error(exc, "unlink", path) from exc
+                    raise _os_error(exc, "unlink", os.path.join(directory, name)) from exc
                 deleted = True
         finally:
             if held is not None:
-                self._unlock(held, directory, sync=False)
+                self._unlock_after_delete(opened, held, directory)
         return deleted
 
     def subdict_at(self, prefix: SafeStrTuple) -> FileDirDict:
