@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / ".bench"
 
@@ -74,6 +76,123 @@ def peak_rss_bytes() -> int:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+# ----------------------------------------------------------------- large values, one per child
+# A large-value benchmark runs each operation once in a fresh interpreter (so one run's memory
+# never counts in another's): the script calls itself with ``--child <operation> <args...>``.
+LARGE_OPERATIONS = ("raw-write", "ours-write", "raw-read", "ours-read")
+
+
+def int_option(name: str, default: int) -> int:
+    """The int after ``name`` on the command line (``--mb 100``), else ``default``."""
+    for index, arg in enumerate(sys.argv):
+        if arg == name and index + 1 < len(sys.argv):
+            return int(sys.argv[index + 1])
+    return default
+
+
+def run_if_child(child: Callable[..., object]) -> bool:
+    """Call ``child(*arguments after --child)`` if this process is a child run; tell whether it was."""
+    if "--child" not in sys.argv:
+        return False
+    child(*sys.argv[sys.argv.index("--child") + 1 :])
+    return True
+
+
+def measure_array_operation(
+    operation: str,
+    mb: int,
+    store: MutableMapping[str, Any],
+    raw_write: Callable[[Any], object],
+    raw_read: Callable[[], Any],
+) -> None:
+    """In a child: run one of `LARGE_OPERATIONS` once and print ``{"seconds", "growth"}`` as JSON.
+
+    The value is ``np.arange(n, dtype=float64)`` of ``mb`` MiB, allocated before the measure
+    for a write. ``ours-*`` write ``store["value"]`` or read it back; ``raw-*`` call
+    ``raw_write(array)`` or ``raw_read()``, which returns the array. What was read is checked.
+    ``growth`` is that of the peak RSS, in bytes, minus the array itself for a read (the value
+    a read returns is not overhead).
+    """
+    import numpy as np
+
+    n = mb * 2**20 // 8
+    array = np.arange(n, dtype=np.float64) if operation.endswith("write") else None
+    reset_peak_rss()
+    start_rss = peak_rss_bytes()
+    started = time.perf_counter()
+    if operation == "ours-write":
+        store["value"] = array
+    elif operation == "raw-write":
+        raw_write(array)
+    elif operation == "ours-read":
+        array = store["value"]
+    else:
+        array = raw_read()
+    seconds = time.perf_counter() - started
+    growth = peak_rss_bytes() - start_rss
+    assert array is not None and array.shape == (n,) and array[-1] == n - 1
+    if operation.endswith("read"):
+        growth -= array.nbytes
+    print(json.dumps({"seconds": seconds, "growth": growth}))
+
+
+def run_child(script: str, arguments: list[str], **options: Any) -> tuple[float, int]:
+    """Run ``script --child <arguments>`` and return the ``(seconds, growth)`` it printed.
+
+    ``options`` go to `subprocess.run` (``env``, ``timeout``).
+    """
+    done = subprocess.run(
+        [sys.executable, script, "--child", *arguments], check=True, capture_output=True, text=True, **options
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), int(result["growth"])
+
+
+def large_value_benchmark(
+    suite: str,
+    script: str,
+    child_arguments: Callable[[str], list[str]],
+    *,
+    rounds: int,
+    label: str,
+    size: int,
+    budget: float,
+    baselines: tuple[str, str, str],
+    speed_target: float | None,
+    **options: Any,
+) -> int:
+    """Run a large-value benchmark and report it; return the exit code of `Report.finish`.
+
+    Each of `LARGE_OPERATIONS` runs ``rounds`` times, each time in a child
+    (``script --child <child_arguments(operation)>``; ``options`` go to `run_child`); the best
+    time and the largest memory growth of each are kept. Memory rows: our peak RSS growth
+    against ``budget`` (bytes; target 1.0), the raw side's in the note. Speed rows: our best
+    time against the raw side's, for writes and reads. ``baselines`` names the raw side, its
+    write and its read (``("raw boto3", "boto3 upload_fileobj", "boto3 download_fileobj")``).
+    """
+    report = header(suite)
+    best: dict[str, float] = {}
+    worst: dict[str, int] = {}
+    for _ in range(rounds):
+        for operation in LARGE_OPERATIONS:
+            seconds, growth = run_child(script, child_arguments(operation), **options)
+            best[operation] = min(best.get(operation, float("inf")), seconds)
+            worst[operation] = max(worst.get(operation, 0), growth)
+    owner, *raw_names = baselines
+    for side in ("write", "read"):
+        ours = max(worst[f"ours-{side}"], 1)
+        note = f"({owner}'s own: {worst[f'raw-{side}'] / 2**20:.1f} MB)"
+        report.add(f"{label}, {side}: peak RSS above value", ours, budget, 1.0, note=note, unit="B")
+    for side, raw in zip(("write", "read"), raw_names, strict=True):
+        ours_s, raw_s = best[f"ours-{side}"], best[f"raw-{side}"]
+        note = f"({size / ours_s / 2**20:.0f} MB/s vs {size / raw_s / 2**20:.0f} MB/s)"
+        report.add(f"{label}, {side} vs {raw}", ours_s, raw_s, speed_target, note=note)
+    report.extra["value_bytes"] = size
+    report.extra["peak_rss_growth_bytes"] = worst
+    report.extra["best_seconds"] = best
+    return report.finish()
 
 
 @dataclass

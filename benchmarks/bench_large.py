@@ -19,112 +19,67 @@ Run: ``python benchmarks/bench_large.py [--mb N] [--no-fail]`` (default 400 MB).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import header, peak_rss_bytes, reset_peak_rss  # noqa: E402
+from _harness import int_option, large_value_benchmark, measure_array_operation, run_if_child  # noqa: E402
 
 ROUNDS = 3
 MEMORY_BUDGET = 0.1  # of the value's size
 SPEED_TARGET = 0.8
 
 
-def value_mb() -> int:
-    for index, arg in enumerate(sys.argv):
-        if arg == "--mb" and index + 1 < len(sys.argv):
-            return int(sys.argv[index + 1])
-    return 400
-
-
-def child(operation: str, directory: str, mb: int) -> None:
+def child(operation: str, directory: str, mb: str) -> None:
     """Run one operation and print ``{"seconds", "growth"}`` (peak RSS growth, in bytes)."""
     import numpy as np
 
     from persidict_core import FileDirDict
 
-    n = mb * 2**20 // 8
     raw_path = os.path.join(directory, "raw.bin")
-    store = FileDirDict(directory, fsync=True)
-    array = np.arange(n, dtype=np.float64) if operation.endswith("write") else None
-    reset_peak_rss()
-    start_rss = peak_rss_bytes()
-    started = time.perf_counter()
-    if operation == "ours-write":
-        store["value"] = array
-    elif operation == "raw-write":
-        assert array is not None
+
+    def raw_write(array: Any) -> None:
         with open(raw_path, "wb") as f:
             array.tofile(f)
             f.flush()
             os.fsync(f.fileno())
-    elif operation == "ours-read":
-        array = store["value"]
-    else:
-        array = np.fromfile(raw_path, dtype=np.float64)
-    seconds = time.perf_counter() - started
-    growth = peak_rss_bytes() - start_rss
-    assert array is not None and array.shape == (n,) and array[-1] == n - 1
-    if operation.endswith("read"):
-        growth -= array.nbytes  # the value itself is not overhead
-    print(json.dumps({"seconds": seconds, "growth": growth}))
 
-
-def run(operation: str, directory: str, mb: int) -> tuple[float, int]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", operation, directory, str(mb)],
-        check=True,
-        capture_output=True,
-        text=True,
+    store = FileDirDict(directory, fsync=True)
+    measure_array_operation(
+        operation, int(mb), store, raw_write, lambda: np.fromfile(raw_path, dtype=np.float64)
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(result["seconds"]), int(result["growth"])
 
 
 def main() -> int:
-    if "--child" in sys.argv:
-        index = sys.argv.index("--child")
-        child(sys.argv[index + 1], sys.argv[index + 2], int(sys.argv[index + 3]))
+    if run_if_child(child):
         return 0
     try:
         import numpy  # noqa: F401
     except ImportError:
         print("bench_large needs numpy")
         return 1
-    mb = value_mb()
+    mb = int_option("--mb", 400)
     size = mb * 2**20
-    report = header("large")
     work = tempfile.mkdtemp(prefix="persidict-large-")
     try:
-        best: dict[str, float] = {}
-        worst: dict[str, int] = {}
-        for _ in range(ROUNDS):
-            for operation in ("raw-write", "ours-write", "raw-read", "ours-read"):
-                seconds, growth = run(operation, work, mb)
-                best[operation] = min(best.get(operation, float("inf")), seconds)
-                worst[operation] = max(worst.get(operation, 0), growth)
+        return large_value_benchmark(
+            "large",
+            __file__,
+            lambda operation: [operation, work, str(mb)],
+            rounds=ROUNDS,
+            label=f"{mb} MB array",
+            size=size,
+            budget=MEMORY_BUDGET * size,
+            baselines=("raw baseline", "tofile+fsync", "np.fromfile"),
+            speed_target=SPEED_TARGET,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    budget = MEMORY_BUDGET * size
-    for side in ("write", "read"):
-        ours = max(worst[f"ours-{side}"], 1)
-        note = f"(raw baseline's own: {worst[f'raw-{side}'] / 2**20:.1f} MB)"
-        report.add(f"{mb} MB array, {side}: peak RSS above value", ours, budget, 1.0, note=note, unit="B")
-    for side, raw in (("write", "tofile+fsync"), ("read", "np.fromfile")):
-        ours_s, raw_s = best[f"ours-{side}"], best[f"raw-{side}"]
-        note = f"({size / ours_s / 2**20:.0f} MB/s vs {size / raw_s / 2**20:.0f} MB/s)"
-        report.add(f"{mb} MB array, {side} vs {raw}", ours_s, raw_s, SPEED_TARGET, note=note)
-    report.extra["value_bytes"] = size
-    report.extra["peak_rss_growth_bytes"] = worst
-    report.extra["best_seconds"] = best
-    return report.finish()
 
 
 if __name__ == "__main__":

@@ -24,16 +24,14 @@ Needs numpy, moto[server] and boto3. Run: ``python benchmarks/bench_large_s3.py 
 
 from __future__ import annotations
 
-import json
 import pickle
-import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import header, peak_rss_bytes, reset_peak_rss  # noqa: E402
+from _harness import int_option, large_value_benchmark, measure_array_operation, run_if_child  # noqa: E402
 from bench_cli import _environment, _start_moto  # noqa: E402  (moto's server in its own process)
 
 ROUNDS = 2
@@ -41,24 +39,15 @@ MEMORY_BUDGET = 0.25  # of the value's size
 BUCKET = "bench-large-s3"
 
 
-def value_mb() -> int:
-    for index, arg in enumerate(sys.argv):
-        if arg == "--mb" and index + 1 < len(sys.argv):
-            return int(sys.argv[index + 1])
-    return 200
-
-
-def child(operation: str, endpoint: str, mb: int) -> None:
+def child(operation: str, endpoint: str, mb: str) -> None:
     """Run one operation and print ``{"seconds", "growth"}`` (peak RSS growth, in bytes)."""
     import io
 
     import boto3
-    import numpy as np
     from boto3.s3.transfer import TransferConfig
 
     from persidict_s3 import BasicS3Dict
 
-    n = mb * 2**20 // 8
     store = BasicS3Dict(BUCKET, endpoint_url=endpoint)
     raw = boto3.client("s3", endpoint_url=endpoint)
     store["warm"] = 1  # the client's first request (credentials, connection) is not measured
@@ -69,45 +58,21 @@ def child(operation: str, endpoint: str, mb: int) -> None:
         multipart_chunksize=config.multipart_chunksize,  # type: ignore[attr-defined]
         max_concurrency=config.multipart_concurrency,  # type: ignore[attr-defined]
     )
-    array = np.arange(n, dtype=np.float64) if operation.endswith("write") else None
-    reset_peak_rss()
-    start_rss = peak_rss_bytes()
-    started = time.perf_counter()
-    if operation == "ours-write":
-        store["value"] = array
-    elif operation == "raw-write":
-        raw.upload_fileobj(io.BytesIO(pickle.dumps(array, protocol=5)), BUCKET, "raw.pkl", Config=transfer)
-    elif operation == "ours-read":
-        array = store["value"]
-    else:
+
+    def raw_write(array: Any) -> None:
+        data = io.BytesIO(pickle.dumps(array, protocol=5))
+        raw.upload_fileobj(data, BUCKET, "raw.pkl", Config=transfer)
+
+    def raw_read() -> Any:
         buffer = io.BytesIO()
         raw.download_fileobj(BUCKET, "raw.pkl", buffer, Config=transfer)
-        array = pickle.loads(buffer.getbuffer())
-    seconds = time.perf_counter() - started
-    growth = peak_rss_bytes() - start_rss
-    assert array is not None and array.shape == (n,) and array[-1] == n - 1
-    if operation.endswith("read"):
-        growth -= array.nbytes  # the value itself is not overhead
-    print(json.dumps({"seconds": seconds, "growth": growth}))
+        return pickle.loads(buffer.getbuffer())
 
-
-def run(operation: str, endpoint: str, mb: int, env: dict[str, str]) -> tuple[float, int]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", operation, endpoint, str(mb)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(result["seconds"]), int(result["growth"])
+    measure_array_operation(operation, int(mb), store, raw_write, raw_read)
 
 
 def main() -> int:
-    if "--child" in sys.argv:
-        index = sys.argv.index("--child")
-        child(sys.argv[index + 1], sys.argv[index + 2], int(sys.argv[index + 3]))
+    if run_if_child(child):
         return 0
     try:
         import boto3  # noqa: F401
@@ -116,35 +81,27 @@ def main() -> int:
     except ImportError as exc:
         print(f"bench_large_s3 needs numpy, moto[server] and boto3 ({exc})")
         return 1
-    mb = value_mb()
+    mb = int_option("--mb", 200)
     size = mb * 2**20
-    report = header("large_s3")
     env = _environment()
     server, endpoint = _start_moto(env)
     try:
-        best: dict[str, float] = {}
-        worst: dict[str, int] = {}
-        for _ in range(ROUNDS):
-            for operation in ("raw-write", "ours-write", "raw-read", "ours-read"):
-                seconds, growth = run(operation, endpoint, mb, env)
-                best[operation] = min(best.get(operation, float("inf")), seconds)
-                worst[operation] = max(worst.get(operation, 0), growth)
+        return large_value_benchmark(
+            "large_s3",
+            __file__,
+            lambda operation: [operation, endpoint, str(mb)],
+            rounds=ROUNDS,
+            label=f"S3 {mb} MB array",
+            size=size,
+            budget=MEMORY_BUDGET * size,
+            baselines=("raw boto3", "boto3 upload_fileobj", "boto3 download_fileobj"),
+            speed_target=None,
+            env=env,
+            timeout=1800,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    budget = MEMORY_BUDGET * size
-    for side in ("write", "read"):
-        ours = max(worst[f"ours-{side}"], 1)
-        note = f"(raw boto3's own: {worst[f'raw-{side}'] / 2**20:.1f} MB)"
-        report.add(f"S3 {mb} MB array, {side}: peak RSS above value", ours, budget, 1.0, note=note, unit="B")
-    for side, raw in (("write", "upload_fileobj"), ("read", "download_fileobj")):
-        ours_s, raw_s = best[f"ours-{side}"], best[f"raw-{side}"]
-        note = f"({size / ours_s / 2**20:.0f} MB/s vs {size / raw_s / 2**20:.0f} MB/s)"
-        report.add(f"S3 {mb} MB array, {side} vs boto3 {raw}", ours_s, raw_s, None, note=note)
-    report.extra["value_bytes"] = size
-    report.extra["peak_rss_growth_bytes"] = worst
-    report.extra["best_seconds"] = best
-    return report.finish()
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class BytesDict(PersiDict):
         base_class_for_values: type | None = None,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 space=space,
                 key_prefix=tuple(key_prefix),

@@ -94,6 +94,7 @@ EXPECTED: dict[str, set[str]] = {
         "get_codec",
         "register_codec",
         "register_json_class",
+        "lazy_exports",
     },
     "persidict_cache": {
         "MutableDictCached",
@@ -105,6 +106,8 @@ EXPECTED: dict[str, set[str]] = {
         "memoize",
         "MemoizedFunction",
         "MemoStats",
+        "ConditionalDelegation",
+        "MainStoreListing",
     },
     "persidict_s3": {"BasicS3Dict", "S3Dict", "S3Dict_FileDirCached", "BasicS3DictConfig", "S3DictConfig"},
     "persidict_multi": {"OverlappingMultiDict", "OverlappingMultiDictConfig"},

@@ -10,15 +10,20 @@ Public API (everything else lives in private modules):
 * `memoize`: a decorator keeping a function's results in any store, computed once across
   threads, processes and machines (`MemoizedFunction` is what it returns, `MemoStats` its counts);
 * their configs: `MutableDictCachedConfig`, `AppendOnlyDictCachedConfig`, `WriteOnceDictConfig`;
+* building blocks of wrappers: `ConditionalDelegation` (conditional operations handed whole
+  to the wrapped store) and `MainStoreListing` (timestamps, ETags and listings of the wrapped store);
 * `__version__`.
 
 Each wrapper is a `persidict_core.PersiDict` with the full API; its config nests the configs of
 the stores it wraps.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from persidict_core import lazy_exports
 
 from ._append_only_dict_cached import AppendOnlyDictCached
+from ._common import ConditionalDelegation, MainStoreListing
 from ._memoize import MemoizedFunction, MemoStats, memoize
 from ._mutable_dict_cached import MutableDictCached
 from ._version import __version__
@@ -34,6 +39,8 @@ _CONFIG_MODELS = frozenset({"AppendOnlyDictCachedConfig", "MutableDictCachedConf
 __all__ = [
     "AppendOnlyDictCached",
     "AppendOnlyDictCachedConfig",
+    "ConditionalDelegation",
+    "MainStoreListing",
     "MemoStats",
     "MemoizedFunction",
     "MutableDictCached",
@@ -45,12 +52,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a config model (and pydantic) on first access."""
-    if name in _CONFIG_MODELS:
-        from . import _config_models
-
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_CONFIG_MODELS, "_config_models"))

@@ -12,19 +12,11 @@ from persidict_core import (
     ETagIfExists,
     KeyLike,
     MutationPolicyError,
-    PersiDict,
     deferred_config_class,
 )
-from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+from persidict_safestr import NonEmptySafeStrTuple
 
-from ._common import (
-    CachedComponents,
-    ConditionalDelegation,
-    MainStoreListing,
-    StoreOrConfig,
-    require_store,
-    wrapper_config,
-)
+from ._common import CachedComponents, StoreOrConfig, require_store
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -34,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["AppendOnlyDictCached"]
 
 
-class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, CachedComponents, PersiDict):
+class AppendOnlyDictCached(CachedComponents):
     """A cache in front of an append-only store: a cached value is served without asking it.
 
     In an append-only store a key's value never changes once written, so a cached copy never
@@ -90,32 +82,11 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, CachedCompon
             )
         if cache.same_location(main):
             raise ValueError(f"{owner}: data_cache must be a different store than main_dict")
-        config = wrapper_config(
-            type(self),
-            main,
-            dict(other_params, main_dict=main, data_cache=cache, copy_on_read=copy_on_read),
-            append_only=True,
-        )
-        super().__init__(config)
-        self._main = main
-        self._data_cache = cache
+        params = dict(other_params, main_dict=main, data_cache=cache, copy_on_read=copy_on_read)
+        self._adopt_components(main, cache, params, append_only=True)
         self._cache_append_only = cache.append_only
-        self._adopt_capabilities(self._main)
 
-        self._copy_on_read = self._config.copy_on_read
-
-    # ----------------------------------------------------------------- components
-    def _runtime_parts(self) -> dict[str, Any]:
-        return {"main_dict": self._main, "data_cache": self._data_cache}
-
-    def same_location(self, other: PersiDict) -> bool:
-        return (
-            isinstance(other, AppendOnlyDictCached)
-            and type(self) is type(other)
-            and self._main.same_location(other._main)
-            and self._data_cache.same_location(other._data_cache)
-        )
-
+    # ----------------------------------------------------------------- cache upkeep
     def _cache(self, key: NonEmptySafeStrTuple, value: Any) -> None:
         try:
             self._data_cache.write_entry(key, value, only_if_absent=self._cache_append_only)
@@ -189,7 +160,3 @@ class AppendOnlyDictCached(ConditionalDelegation, MainStoreListing, CachedCompon
 
     def clear_entries(self) -> None:
         raise self._refuse_mutation(None, "clear")
-
-    def subdict_at(self, prefix: SafeStrTuple) -> AppendOnlyDictCached:
-        main, cache = self._main.get_subdict(prefix), self._data_cache.get_subdict(prefix)
-        return type(self)(main, cache, copy_on_read=self._copy_on_read)

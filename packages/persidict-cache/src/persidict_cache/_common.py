@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
 from persidict_core import (
     ETAG_IS_THE_SAME,
@@ -25,10 +25,12 @@ from persidict_core import (
     TransformingFunction,
     store_from_config,
 )
-from persidict_safestr import NonEmptySafeStrTuple
+from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
+
+    from ._config_models import CachedStoreConfig
 
 __all__ = [
     "CachedComponents",
@@ -36,11 +38,13 @@ __all__ = [
     "MainStoreListing",
     "StoreOrConfig",
     "require_store",
-    "wrapper_config",
 ]
 
 StoreOrConfig: TypeAlias = "PersiDict | StoreConfig | Mapping[str, Any]"
 """A wrapper's component: a store, or its config (a `StoreConfig`, or a dict as in `get_params`)."""
+
+_CachedT = TypeVar("_CachedT", bound="CachedComponents")
+_ResultT = TypeVar("_ResultT", ConditionalOperationResult[Any], OperationResult[Any])
 
 
 def require_store(name: str, value: object, owner: str) -> PersiDict:
@@ -61,28 +65,6 @@ def require_store(name: str, value: object, owner: str) -> PersiDict:
     if not isinstance(value, PersiDict):
         raise TypeError(f"{owner}: {name} must be a PersiDict (a store), got {type(value).__name__}")
     return value
-
-
-def wrapper_config(
-    cls: type[PersiDict],
-    source: PersiDict,
-    params: Mapping[str, Any],
-    append_only: bool | None = None,
-) -> StoreConfig:
-    """Build ``cls``'s config from constructor ``params``.
-
-    The wrapper's ``serialization_format`` and ``base_class_for_values`` come from ``source``
-    (the main or wrapped store), as does ``append_only`` unless given. Those three names are
-    therefore ignored when passed to a wrapper (a config reopened from JSON passes them back);
-    other names of the shared vocabulary that don't apply are ignored, unknown names are a
-    pydantic ``ValidationError``.
-    """
-    return cls._make_config(
-        params,
-        serialization_format=source.serialization_format,
-        append_only=source.append_only if append_only is None else append_only,
-        base_class_for_values=source.base_class_for_values,
-    )
 
 
 class MainStoreListing(PersiDict):
@@ -111,56 +93,47 @@ class MainStoreListing(PersiDict):
         return self._main.count_entries()
 
 
-class CachedComponents(PersiDict):
-    """The parts every caching wrapper has: main store, value cache and the copy rule.
-
-    The main store holds the data, the cache keeps values read from it, and ``copy_on_read``
-    says whether reads hand out copies. A wrapper sets ``_main``, ``_data_cache`` and ``_copy_on_read``.
-    """
-
-    _main: PersiDict
-    _data_cache: PersiDict
-    _copy_on_read: bool
-
-    @property
-    def copy_on_read(self) -> bool:
-        """Whether every read returns its own copy of a cached value."""
-        return self._copy_on_read
-
-    @property
-    def main_dict(self) -> PersiDict:
-        """The store that holds the data."""
-        return self._main
-
-    @property
-    def data_cache(self) -> PersiDict:
-        """The store of cached values."""
-        return self._data_cache
-
-
 class ConditionalDelegation(PersiDict):
     """Conditional operations of a wrapper: one call to the store it wraps, then cache upkeep.
 
-    Each conditional method is handed whole to the wrapped store's public method of the same
-    name, so its check and its mutation are the wrapped store's one atomic step and the
-    wrapper adds no window of its own; the result then updates the wrapper's caches
-    (`_absorb`). The contract's `write_entry_if_etag` and `delete_entry_if_etag`, on which the
-    base class builds ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as
-    compare-and-swaps on an exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the
-    base class's, on the wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a
-    valid cached value is not transferred again.
+    A building block of wrappers (the caches, `WriteOnceDict`, ``S3Dict``). Each conditional
+    method is handed whole to the public method of the same name of the store `_delegate`
+    returns (by default ``_main``, the wrapped store), so its check and its mutation are that
+    store's one atomic step and the wrapper adds no window of its own; the result then updates
+    the wrapper's caches (`_absorb`, which keeps none by default). The contract's
+    `write_entry_if_etag` and `delete_entry_if_etag`, on which the base class builds
+    ``setdefault``, ``pop`` and ``popitem``, delegate the same way, as compare-and-swaps on an
+    exact ETag. Reads (``get_with_etag``, ``get_item_if``) stay the base class's, on the
+    wrapper's cached ``read_entry`` and ``read_entry_if_changed``: a valid cached value is not
+    transferred again.
     """
 
     _main: PersiDict
 
-    def _adopt_capabilities(self, store: PersiDict) -> None:
-        """Report the wrapped store's capability flags: a wrapper is exactly as atomic as it."""
+    def _wrap(self, store: PersiDict, params: Mapping[str, Any], append_only: bool | None = None) -> None:
+        """Build this wrapper's config from constructor ``params`` and adopt the wrapped ``store``.
+
+        A constructor's last step. The wrapper's ``serialization_format`` and
+        ``base_class_for_values`` are the store's, as is ``append_only`` unless given; those
+        three names are therefore ignored when passed to a wrapper (a config reopened from JSON
+        passes them back); other names of the shared vocabulary that don't apply are ignored,
+        unknown names are a pydantic ``ValidationError``. The wrapper reports the store's
+        capability flags: it is exactly as atomic as the store.
+        """
+        config = self.make_config(
+            params,
+            serialization_format=store.serialization_format,
+            append_only=store.append_only if append_only is None else append_only,
+            base_class_for_values=store.base_class_for_values,
+        )
+        PersiDict.__init__(self, config)
+        self._main = store
         # Instance attributes shadow the class defaults (the flags are class attributes).
         self.__dict__["atomic_conditional_writes"] = store.atomic_conditional_writes
         self.__dict__["strong_etags"] = store.strong_etags
 
     def _delegate(self) -> PersiDict:
-        """The store conditional operations go to (the wrapped store)."""
+        """The store conditional operations go to (the wrapped store; a subclass may name another)."""
         return self._main
 
     @contextlib.contextmanager
@@ -182,8 +155,12 @@ class ConditionalDelegation(PersiDict):
         keeps no cache.
         """
 
-    def _absorb_result(self, key: KeyLike, result: ConditionalOperationResult[Any]) -> None:
+    def _handed_over(self, key: KeyLike, operation: Callable[[PersiDict], _ResultT]) -> _ResultT:
+        """Run ``operation`` on the delegate (its refusals named as ours), then absorb its result."""
+        with self._refusals_as_own():
+            result = operation(self._delegate())
         self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
+        return result
 
     def set_item_if(
         self,
@@ -195,16 +172,16 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Store ``value`` only if ``condition`` holds (see `PersiDict.set_item_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().set_item_if(
+        return self._handed_over(
+            key,
+            lambda store: store.set_item_if(
                 key,
                 value=value,
                 condition=condition,
                 expected_etag=expected_etag,
                 retrieve_value=retrieve_value,
-            )
-        self._absorb_result(key, result)
-        return result
+            ),
+        )
 
     def setdefault_if(
         self,
@@ -216,34 +193,32 @@ class ConditionalDelegation(PersiDict):
         retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
     ) -> ConditionalOperationResult[Any]:
         """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().setdefault_if(
+        return self._handed_over(
+            key,
+            lambda store: store.setdefault_if(
                 key,
                 default_value=default_value,
                 condition=condition,
                 expected_etag=expected_etag,
                 retrieve_value=retrieve_value,
-            )
-        self._absorb_result(key, result)
-        return result
+            ),
+        )
 
     def discard_if(
         self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
     ) -> ConditionalOperationResult[Any]:
         """Delete the key only if ``condition`` holds (see `PersiDict.discard_if`)."""
-        with self._refusals_as_own():
-            result = self._delegate().discard_if(key, condition=condition, expected_etag=expected_etag)
-        self._absorb_result(key, result)
-        return result
+        return self._handed_over(
+            key, lambda store: store.discard_if(key, condition=condition, expected_etag=expected_etag)
+        )
 
     def transform_item(
         self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
     ) -> OperationResult[Any]:
         """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
-        with self._refusals_as_own():
-            result = self._delegate().transform_item(key, transformer=transformer, n_retries=n_retries)
-        self._absorb(NonEmptySafeStrTuple(key), result.resulting_etag, result.new_value)
-        return result
+        return self._handed_over(
+            key, lambda store: store.transform_item(key, transformer=transformer, n_retries=n_retries)
+        )
 
     def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
@@ -262,3 +237,69 @@ class ConditionalDelegation(PersiDict):
         result = self._delegate().discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
         self._absorb(key, result.resulting_etag, VALUE_NOT_RETRIEVED)
         return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
+
+
+class CachedComponents(ConditionalDelegation, MainStoreListing):
+    """The base of the caching wrappers: main store, value cache, the copy rule, and the rest.
+
+    The main store holds the data, the cache keeps values read from it, and ``copy_on_read``
+    says whether reads hand out copies. Conditional operations are handed to the main store
+    and listings, timestamps and ETags are its own (the two bases). A wrapper's constructor
+    calls `_adopt_components`; `_components` names the properties of its stores, in the
+    order of its constructor's arguments (a subclass with more stores extends it).
+    """
+
+    _components: ClassVar[tuple[str, ...]] = ("main_dict", "data_cache")
+    _data_cache: PersiDict
+    _copy_on_read: bool
+    _config: CachedStoreConfig
+
+    def _adopt_components(
+        self,
+        main: PersiDict,
+        data_cache: PersiDict,
+        params: Mapping[str, Any],
+        append_only: bool | None = None,
+    ) -> None:
+        """Build the config and adopt the stores (see `ConditionalDelegation._wrap`)."""
+        self._wrap(main, params, append_only)
+        self._data_cache = data_cache
+        self._copy_on_read = self._config.copy_on_read
+
+    @property
+    def copy_on_read(self) -> bool:
+        """Whether every read returns its own copy of a cached value."""
+        return self._copy_on_read
+
+    @property
+    def main_dict(self) -> PersiDict:
+        """The store that holds the data."""
+        return self._main
+
+    @property
+    def data_cache(self) -> PersiDict:
+        """The store of cached values."""
+        return self._data_cache
+
+    def _stores(self) -> list[PersiDict]:
+        return [getattr(self, name) for name in self._components]
+
+    def _runtime_parts(self) -> dict[str, Any]:
+        return dict(zip(self._components, self._stores(), strict=True))
+
+    def same_location(self, other: PersiDict) -> bool:
+        return (
+            type(self) is type(other)
+            and isinstance(other, CachedComponents)
+            and all(
+                mine.same_location(theirs)
+                for mine, theirs in zip(self._stores(), other._stores(), strict=True)
+            )
+        )
+
+    def subdict_at(self, prefix: SafeStrTuple) -> PersiDict:
+        # Every wrapper's constructor takes its stores, in this order, and copy_on_read.
+        reopen: Callable[..., PersiDict] = type(self)
+        return reopen(
+            *(store.get_subdict(prefix) for store in self._stores()), copy_on_read=self._copy_on_read
+        )

@@ -16,7 +16,18 @@ from persidict_core import NestedStoreConfig, StoreConfig
 __all__ = ["AppendOnlyDictCachedConfig", "MutableDictCachedConfig", "WriteOnceDictConfig"]
 
 
-class MutableDictCachedConfig(StoreConfig):
+class CachedStoreConfig(StoreConfig):
+    """The fields of every caching wrapper's config: its main store, its value cache, the copy rule."""
+
+    main_dict: NestedStoreConfig
+    """The store that holds the data (the source of truth; append-only for an `AppendOnlyDictCached`)."""
+    data_cache: NestedStoreConfig
+    """The store that keeps local copies of values."""
+    copy_on_read: StrictBool = True
+    """Hand every read its own copy of a cached value (False: the cached object itself)."""
+
+
+class MutableDictCachedConfig(CachedStoreConfig):
     """Configuration of a `MutableDictCached`: the configs of its three stores.
 
     ``serialization_format``, ``append_only`` and ``base_class_for_values`` are the main
@@ -24,17 +35,11 @@ class MutableDictCachedConfig(StoreConfig):
     """
 
     kind: Literal["mutable_dict_cached"] = "mutable_dict_cached"
-    main_dict: NestedStoreConfig
-    """The store that holds the data (the source of truth)."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
     etag_cache: NestedStoreConfig
     """The store that keeps the main store's ETag of each cached value."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
-class AppendOnlyDictCachedConfig(StoreConfig):
+class AppendOnlyDictCachedConfig(CachedStoreConfig):
     """Configuration of an `AppendOnlyDictCached`: the configs of its two stores.
 
     ``serialization_format`` and ``base_class_for_values`` are the main store's;
@@ -42,12 +47,6 @@ class AppendOnlyDictCachedConfig(StoreConfig):
     """
 
     kind: Literal["append_only_dict_cached"] = "append_only_dict_cached"
-    main_dict: NestedStoreConfig
-    """The append-only store that holds the data."""
-    data_cache: NestedStoreConfig
-    """The store that keeps local copies of values."""
-    copy_on_read: StrictBool = True
-    """Hand every read its own copy of a cached value (False: the cached object itself)."""
 
 
 class WriteOnceDictConfig(StoreConfig):

@@ -14,16 +14,9 @@ from persidict_core import (
     PersiDict,
     deferred_config_class,
 )
-from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
+from persidict_safestr import NonEmptySafeStrTuple
 
-from ._common import (
-    CachedComponents,
-    ConditionalDelegation,
-    MainStoreListing,
-    StoreOrConfig,
-    require_store,
-    wrapper_config,
-)
+from ._common import CachedComponents, StoreOrConfig, require_store
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -35,7 +28,7 @@ __all__ = ["MutableDictCached"]
 _NO_VALUE: Final = object()
 
 
-class MutableDictCached(ConditionalDelegation, MainStoreListing, CachedComponents, PersiDict):
+class MutableDictCached(CachedComponents):
     """A store whose reads are served from a local cache while the main store's ETag is unchanged.
 
     Each read asks the main store one cheap question: has the key's ETag changed since the
@@ -81,6 +74,7 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, CachedComponent
         "persidict_cache._config_models:MutableDictCachedConfig", "mutable_dict_cached"
     )
     _config: MutableDictCachedConfig
+    _components: ClassVar[tuple[str, ...]] = ("main_dict", "data_cache", "etag_cache")
 
     def __init__(
         self,
@@ -107,39 +101,20 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, CachedComponent
                 )
         if data.same_location(etags):
             raise ValueError(f"{owner}: data_cache and etag_cache must be different stores")
-        config = wrapper_config(
-            type(self),
-            main,
-            dict(other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read),
+        params = dict(
+            other_params, main_dict=main, data_cache=data, etag_cache=etags, copy_on_read=copy_on_read
         )
-        super().__init__(config)
-        self._main = main
-        self._data_cache = data
+        self._adopt_components(main, data, params)
         self._etag_cache = etags
-        self._adopt_capabilities(main)
         # Threads sharing this wrapper update and read (value, ETag) pairs under this lock, so
         # a reader never pairs one thread's value with another thread's ETag.
         self._pair_lock = threading.RLock()
-
-        self._copy_on_read = self._config.copy_on_read
 
     # ----------------------------------------------------------------- components
     @property
     def etag_cache(self) -> PersiDict:
         """The store of the ETags of cached values."""
         return self._etag_cache
-
-    def _runtime_parts(self) -> dict[str, Any]:
-        return {"main_dict": self._main, "data_cache": self._data_cache, "etag_cache": self._etag_cache}
-
-    def same_location(self, other: PersiDict) -> bool:
-        return (
-            isinstance(other, MutableDictCached)
-            and type(self) is type(other)
-            and self._main.same_location(other._main)
-            and self._data_cache.same_location(other._data_cache)
-            and self._etag_cache.same_location(other._etag_cache)
-        )
 
     # ----------------------------------------------------------------- cache upkeep
     def _cache(self, key: NonEmptySafeStrTuple, value: Any, etag: str | None) -> None:
@@ -251,11 +226,3 @@ class MutableDictCached(ConditionalDelegation, MainStoreListing, CachedComponent
         finally:
             self._etag_cache.clear_entries()
             self._data_cache.clear_entries()
-
-    def subdict_at(self, prefix: SafeStrTuple) -> MutableDictCached:
-        return type(self)(
-            self._main.get_subdict(prefix),
-            self._data_cache.get_subdict(prefix),
-            self._etag_cache.get_subdict(prefix),
-            copy_on_read=self._copy_on_read,
-        )

@@ -19,7 +19,7 @@ from persidict_core import (
 )
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
-from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store, wrapper_config
+from ._common import ConditionalDelegation, MainStoreListing, StoreOrConfig, require_store
 
 if TYPE_CHECKING:
     from persidict_core import StoreConfig
@@ -85,15 +85,8 @@ class WriteOnceDict(ConditionalDelegation, MainStoreListing, PersiDict):
             )
         if p_consistency_checks is None or p_consistency_checks is KEEP_CURRENT:
             p_consistency_checks = 0.0
-        config = wrapper_config(
-            type(self),
-            wrapped,
-            dict(other_params, wrapped_dict=wrapped, p_consistency_checks=p_consistency_checks),
-            append_only=True,
-        )
-        super().__init__(config)
-        self._main = wrapped
-        self._adopt_capabilities(self._main)
+        params = dict(other_params, wrapped_dict=wrapped, p_consistency_checks=p_consistency_checks)
+        self._wrap(wrapped, params, append_only=True)
         self._p: float = self._config.p_consistency_checks
         self._checks_attempted = 0
         self._checks_passed = 0

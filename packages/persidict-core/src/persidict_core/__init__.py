@@ -18,13 +18,13 @@ Public API (everything else lives in private modules):
 * `EntryInfo`, what `PersiDict.list_entries` yields (size, timestamp, etag without reading);
 * serialization formats: `Codec`, `register_codec`, `get_codec` (the format registry) and
   `register_json_class` (classes the data-only ``json`` format may hold);
-* `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`.
+* `to_key`, which normalizes any key to a `NonEmptySafeStrTuple`;
+* `lazy_exports`, a package's ``__getattr__`` that imports some public names on first access.
 
 The reusable conformance test-suite every store runs is `persidict_core.testing`.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._conditional import (
     ALWAYS_RETRIEVE,
@@ -83,6 +83,7 @@ from ._jokers import (
     StatusFlag,
 )
 from ._json_codec import register_json_class
+from ._lazy import lazy_exports
 from ._persidict import EntryInfo, KeyLike, PersiDict, to_key
 from ._serialization import (
     Codec,
@@ -196,6 +197,7 @@ __all__ = [
     "format_store_url",
     "get_codec",
     "is_text_format",
+    "lazy_exports",
     "open_store",
     "parameter_vocabulary",
     "register_codec",
@@ -210,15 +212,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a lazily exported name on first access (see ``_LAZY_NAMES``)."""
-    try:
-        module_name = _LAZY_NAMES[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY_NAMES)
 
 
 def __dir__() -> list[str]:

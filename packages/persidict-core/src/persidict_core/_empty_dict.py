@@ -47,7 +47,7 @@ class EmptyDict(PersiDict):
         serialization_format: str = "pkl",
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 serialization_format=serialization_format,
                 append_only=append_only,

@@ -431,7 +431,7 @@ class FileDirDict(PersiDict):
         locking: bool = True,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 base_dir=base_dir,
                 serialization_format=serialization_format,

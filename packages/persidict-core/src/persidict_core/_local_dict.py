@@ -199,7 +199,7 @@ class LocalDict(PersiDict):
         prune_interval: int | None = 64,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 serialization_format=serialization_format,
                 append_only=append_only,

@@ -208,20 +208,30 @@ class PersiDict(MutableMapping[Any, Any], ABC):
                 register_store_kind(kind_field.default, declared, cls)
 
     def __init__(self, config: StoreConfig) -> None:
-        """Adopt a validated config; subclasses build it with `_make_config`."""
+        """Adopt a validated config; subclasses build it with `make_config`."""
         self._config = config
         self._append_only: bool = config.append_only
         self._value_class: type | None = config.base_class_for_values
         self._format: str = config.serialization_format
 
     @classmethod
-    def _make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
-        """Validate constructor parameters into this class's config.
+    def make_config(cls, params: Mapping[str, Any], **derived: Any) -> StoreConfig:
+        """Validate constructor parameters into this class's config (for a store's ``__init__``).
 
-        Known parameters that don't apply to this store are dropped; a name no store defines
-        is a `ValidationError` naming it (with a did-you-mean). A ``kind`` (as in
-        `get_params`) must be this store's. ``derived`` fields are set by the store itself (a
-        wrapper takes its format from the store it wraps) and win.
+        Known parameters that don't apply to this store are dropped, so one dict of parameters
+        fits every store; a name no store defines is a `ValidationError` naming it (with a
+        did-you-mean). A ``kind`` (as in `get_params`) must be this store's.
+
+        Args:
+            params: The constructor's arguments, by name (its ``**other_params`` included).
+            **derived: Fields the store sets itself, which win over ``params`` (a wrapper
+                takes its format from the store it wraps).
+
+        Returns:
+            The validated, frozen config, an instance of `config_class`.
+
+        Raises:
+            pydantic.ValidationError: An invalid value, an unknown name, or another kind.
         """
         fields = split_parameters(params, cls.applicable_parameters | {"kind"}, cls.config_class)
         fields.setdefault("kind", cls.config_class.model_fields["kind"].default)
@@ -585,8 +595,9 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
         Returns:
             The new ETag; None when the condition did not hold (nothing was written; never an
-            exception for a lost condition). A store that keeps nothing (`EmptyDict`) returns
-            `ITEM_NOT_AVAILABLE` for a write it accepted.
+            exception for a lost condition). A store without ETags returns ``""`` for a write
+            it made (the ETag it reports to the conditional operations), and a store that
+            keeps nothing (`EmptyDict`) `ITEM_NOT_AVAILABLE` for a write it accepted.
 
         Raises:
             SerializationError: The value cannot be stored in this store's format.
@@ -594,15 +605,19 @@ class PersiDict(MutableMapping[Any, Any], ABC):
         """
         if not isinstance(expected_etag, str):  # ITEM_NOT_AVAILABLE: create only
             try:
-                return self.write_entry(key, value, only_if_absent=True)
+                new_etag = self.write_entry(key, value, only_if_absent=True)
             except MutationPolicyError:
                 return None
-        try:
-            if (self.entry_etag(key) or "") != expected_etag:  # a store without ETags reports ""
+        else:
+            try:
+                if (self.entry_etag(key) or "") != expected_etag:  # a store without ETags reports ""
+                    return None
+            except KeyError:
                 return None
-        except KeyError:
-            return None
-        return self.write_entry(key, value)
+            new_etag = self.write_entry(key, value)
+        # A store without ETags wrote (its write_entry gives None): "" reports the write, as
+        # None would report a lost condition, and the conditional operations would retry forever.
+        return "" if new_etag is None else new_etag
 
     def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
         """Delete ``key`` only if its ETag is ``expected_etag``.

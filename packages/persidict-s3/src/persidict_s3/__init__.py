@@ -13,7 +13,9 @@ Every store takes ``endpoint_url`` (MinIO, Ceph, R2, moto) and an optional botoc
 ``client_config``. boto3 is imported when the first store is created, not by this import.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from persidict_core import lazy_exports
 
 from . import _url_scheme  # noqa: F401  (registers the s3:// scheme of store URLs)
 from ._basic_s3_dict import BasicS3Dict
@@ -37,12 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a config model (and pydantic) on first access."""
-    if name in _CONFIG_MODELS:
-        from . import _config_models
-
-        value = getattr(_config_models, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_CONFIG_MODELS, "_config_models"))

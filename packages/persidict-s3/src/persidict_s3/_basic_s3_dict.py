@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
 from urllib.parse import quote
 
 from persidict_core import (
@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 
     from ._config_models import BasicS3DictConfig
 
-__all__ = ["BasicS3Dict", "content_type_of", "normalize_root_prefix", "s3_store_url"]
+__all__ = ["BasicS3Dict", "S3Location", "content_type_of", "normalize_root_prefix", "s3_store_url"]
 
 _CONTENT_TYPES: Final = {"pkl": "application/octet-stream", "json": "application/json"}
 _TEXT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
 _ABSENT: Final = object()
+_LocationT = TypeVar("_LocationT", bound="S3Location")
 _MAX_OBJECT_NAME: Final = 1024  # bytes of UTF-8: S3 refuses longer object names (KeyTooLongError)
 
 
@@ -70,7 +71,61 @@ def s3_store_url(config: BasicS3DictConfig, *, cache: bool) -> str:
     return url + ("&" if "?" in url else "?") + "cache=none"
 
 
-class BasicS3Dict(PersiDict):
+class S3Location(PersiDict):
+    """What the S3 stores share: the location's properties, URL and sub-dicts.
+
+    A store sets ``_config`` (a `BasicS3DictConfig` or an extension of it) and ``_connection``
+    (its `S3Connection`, shared with its sub-dicts).
+    """
+
+    _config: BasicS3DictConfig
+    _connection: S3Connection
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket holding the objects."""
+        return self._config.bucket_name
+
+    @property
+    def region(self) -> str | None:
+        """The region given to the constructor (None: boto3's default)."""
+        return self._config.region
+
+    @property
+    def root_prefix(self) -> str:
+        """Prefix of every object name (empty, or ending with ``/``)."""
+        return self._config.root_prefix
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint requests go to (AWS's, or that of an S3-compatible service)."""
+        return self._connection.endpoint_url
+
+    @property
+    def base_url(self) -> str:
+        """``s3://<bucket>/<root_prefix>``."""
+        return f"s3://{self._config.bucket_name}/{self._config.root_prefix}"
+
+    @property
+    def max_pool_connections(self) -> int:
+        """HTTP connection pool size and number of threads of bulk reads."""
+        return self._connection.pool_size
+
+    @property
+    def connection(self) -> S3Connection:
+        """The `S3Connection` (boto3 client and bulk-read thread pool) shared with sub-dicts."""
+        return self._connection
+
+    def subdict_at(self: _LocationT, prefix: SafeStrTuple) -> _LocationT:
+        params = self._config.model_dump(exclude={"kind"})
+        params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
+        # Both stores' constructors take their config's fields and a connection.
+        reopen: Callable[..., _LocationT] = type(self)
+        # The sub-dict shares the connection: no new client, no bucket check.
+        return reopen(**params, connection=self._connection)
+
+
+class BasicS3Dict(S3Location, PersiDict):
     """A persistent dict storing each value as an object in an S3 bucket.
 
     Key ``("a", "b")`` is the object ``<root_prefix>a/b.<format>``. ``len`` and iteration page
@@ -152,7 +207,7 @@ class BasicS3Dict(PersiDict):
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 bucket_name=bucket_name,
                 region=region,
@@ -195,42 +250,6 @@ class BasicS3Dict(PersiDict):
         self._parts = PartSettings(
             config.multipart_threshold, config.multipart_chunksize, config.multipart_concurrency
         )
-
-    # ----------------------------------------------------------------- properties
-    @property
-    def bucket_name(self) -> str:
-        """The bucket holding the objects."""
-        return self._config.bucket_name
-
-    @property
-    def region(self) -> str | None:
-        """The region given to the constructor (None: boto3's default)."""
-        return self._config.region
-
-    @property
-    def root_prefix(self) -> str:
-        """Prefix of every object name (empty, or ending with ``/``)."""
-        return self._root_prefix
-
-    @property
-    def endpoint_url(self) -> str:
-        """The endpoint requests go to (AWS's, or that of an S3-compatible service)."""
-        return self._connection.endpoint_url
-
-    @property
-    def base_url(self) -> str:
-        """``s3://<bucket>/<root_prefix>``."""
-        return f"s3://{self.bucket_name}/{self._root_prefix}"
-
-    @property
-    def max_pool_connections(self) -> int:
-        """HTTP connection pool size and number of threads of bulk reads."""
-        return self._connection.pool_size
-
-    @property
-    def connection(self) -> S3Connection:
-        """The `S3Connection` (boto3 client and bulk-read thread pool) shared with sub-dicts."""
-        return self._connection
 
     # ----------------------------------------------------------------- names
     def object_name(self, key: KeyLike) -> str:
@@ -470,8 +489,3 @@ class BasicS3Dict(PersiDict):
     def clear_entries(self) -> None:
         names = [name for page in self._listed_pages() for _, name, _ in page]
         self._connection.delete_many(names)
-
-    def subdict_at(self, prefix: SafeStrTuple) -> BasicS3Dict:
-        params = self._config.model_dump(exclude={"kind"})
-        params["root_prefix"] = self._root_prefix + "/".join(prefix) + "/"
-        return type(self)(**params, connection=self._connection)

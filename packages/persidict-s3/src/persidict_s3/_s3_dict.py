@@ -8,31 +8,19 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from persidict_cache import AppendOnlyDictCached, MutableDictCached
+from persidict_cache import AppendOnlyDictCached, ConditionalDelegation, MainStoreListing, MutableDictCached
 from persidict_core import (
-    ETAG_IS_THE_SAME,
-    IF_ETAG_CHANGED,
-    ITEM_NOT_AVAILABLE,
-    NEVER_RETRIEVE,
-    ConditionalOperationResult,
     EntryInfo,
-    ETagConditionFlag,
     ETagHasNotChangedFlag,
-    ETagIfExists,
-    ETagValue,
     FileDirDict,
-    ItemNotAvailableFlag,
     KeyLike,
-    OperationResult,
     PersiDict,
-    RetrieveValueFlag,
-    TransformingFunction,
     deferred_config_class,
     to_key,
 )
-from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple, is_safe_str_element
+from persidict_safestr import NonEmptySafeStrTuple, is_safe_str_element
 
-from ._basic_s3_dict import BasicS3Dict, s3_store_url
+from ._basic_s3_dict import BasicS3Dict, S3Location, s3_store_url
 from ._client import DEFAULT_MAX_POOL_CONNECTIONS, S3Connection
 from ._transfer import DEFAULT_MULTIPART_CHUNKSIZE, DEFAULT_MULTIPART_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD
 
@@ -69,7 +57,7 @@ def cache_dir_of(base_dir: str, endpoint_url: str, bucket_name: str, root_prefix
     )
 
 
-class S3Dict(PersiDict):
+class S3Dict(ConditionalDelegation, MainStoreListing, S3Location, PersiDict):
     """A `BasicS3Dict` with a local file cache, validated by ETag.
 
     Values read or written are kept in a `FileDirDict` under
@@ -123,6 +111,7 @@ class S3Dict(PersiDict):
     atomic_conditional_writes: ClassVar[bool] = True
     strong_etags: ClassVar[bool] = False
     _config: S3DictConfig
+    _main: BasicS3Dict
 
     def __init__(
         self,
@@ -145,7 +134,7 @@ class S3Dict(PersiDict):
         connection: S3Connection | None = None,
         **other_params: Any,
     ) -> None:
-        config = self._make_config(
+        config = self.make_config(
             dict(
                 bucket_name=bucket_name,
                 region=region,
@@ -171,6 +160,7 @@ class S3Dict(PersiDict):
         main = BasicS3Dict(**_main_params(config), connection=connection)
         super().__init__(config)
         self._main = main
+        self._connection = main.connection
         self._cache_dir = cache_dir_of(
             config.base_dir, main.endpoint_url, config.bucket_name, config.root_prefix
         )
@@ -224,41 +214,6 @@ class S3Dict(PersiDict):
         """Hash suffix length of the cache's file names."""
         return self._config.digest_len
 
-    @property
-    def bucket_name(self) -> str:
-        """The bucket holding the objects."""
-        return self._config.bucket_name
-
-    @property
-    def region(self) -> str | None:
-        """The region given to the constructor (None: boto3's default)."""
-        return self._config.region
-
-    @property
-    def root_prefix(self) -> str:
-        """Prefix of every object name (empty, or ending with ``/``)."""
-        return self._config.root_prefix
-
-    @property
-    def endpoint_url(self) -> str:
-        """The endpoint requests go to."""
-        return self._main.endpoint_url
-
-    @property
-    def base_url(self) -> str:
-        """``s3://<bucket>/<root_prefix>``."""
-        return self._main.base_url
-
-    @property
-    def max_pool_connections(self) -> int:
-        """HTTP connection pool size and number of threads of bulk reads."""
-        return self._main.max_pool_connections
-
-    @property
-    def connection(self) -> S3Connection:
-        """The `S3Connection` (boto3 client and bulk-read pool) shared with sub-dicts."""
-        return self._main.connection
-
     def object_name(self, key: KeyLike) -> str:
         """Return the S3 object name of ``key``."""
         return self._main.object_name(key)
@@ -299,51 +254,10 @@ class S3Dict(PersiDict):
         return {key: value for key, value in zip(unique, values, strict=True) if value is not _ABSENT}
 
     # ----------------------------------------------------------------- conditional writes
-    # Each is one call to the cache wrapper, which hands it to the BasicS3Dict (one conditional
-    # request: S3's own atomic step) and updates the local cache from the result.
-    def set_item_if(
-        self,
-        key: KeyLike,
-        *,
-        value: Any,
-        condition: ETagConditionFlag,
-        expected_etag: ETagIfExists,
-        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
-    ) -> ConditionalOperationResult[Any]:
-        """Store ``value`` only if ``condition`` holds: one conditional PUT (see `PersiDict.set_item_if`)."""
-        return self._cached.set_item_if(
-            key, value=value, condition=condition, expected_etag=expected_etag, retrieve_value=retrieve_value
-        )
-
-    def setdefault_if(
-        self,
-        key: KeyLike,
-        *,
-        default_value: Any,
-        condition: ETagConditionFlag,
-        expected_etag: ETagIfExists,
-        retrieve_value: RetrieveValueFlag = IF_ETAG_CHANGED,
-    ) -> ConditionalOperationResult[Any]:
-        """Insert ``default_value`` only if absent and ``condition`` holds (see `PersiDict.setdefault_if`)."""
-        return self._cached.setdefault_if(
-            key,
-            default_value=default_value,
-            condition=condition,
-            expected_etag=expected_etag,
-            retrieve_value=retrieve_value,
-        )
-
-    def discard_if(
-        self, key: KeyLike, *, condition: ETagConditionFlag, expected_etag: ETagIfExists
-    ) -> ConditionalOperationResult[Any]:
-        """Delete the key only if ``condition`` holds: one conditional DELETE (see `PersiDict.discard_if`)."""
-        return self._cached.discard_if(key, condition=condition, expected_etag=expected_etag)
-
-    def transform_item(
-        self, key: KeyLike, *, transformer: TransformingFunction, n_retries: int | None = 6
-    ) -> OperationResult[Any]:
-        """Replace the value by ``transformer(value)`` atomically (see `PersiDict.transform_item`)."""
-        return self._cached.transform_item(key, transformer=transformer, n_retries=n_retries)
+    # ConditionalDelegation hands each to the cache wrapper, which hands it to the BasicS3Dict
+    # (one conditional request: S3's own atomic step) and updates the local cache from the result.
+    def _delegate(self) -> PersiDict:
+        return self._cached
 
     # ----------------------------------------------------------------- primitives
     def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str | None]:
@@ -362,50 +276,11 @@ class S3Dict(PersiDict):
     def delete_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return self._cached.delete_entry(key)
 
-    def write_entry_if_etag(
-        self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
-    ) -> ETagIfExists | None:
-        result = self._cached.set_item_if(
-            key,
-            value=value,
-            condition=ETAG_IS_THE_SAME,
-            expected_etag=expected_etag,
-            retrieve_value=NEVER_RETRIEVE,
-        )
-        return result.resulting_etag if result.condition_was_satisfied else None
-
-    def delete_entry_if_etag(self, key: NonEmptySafeStrTuple, expected_etag: ETagValue) -> bool:
-        result = self._cached.discard_if(key, condition=ETAG_IS_THE_SAME, expected_etag=expected_etag)
-        return result.condition_was_satisfied and result.actual_etag is not ITEM_NOT_AVAILABLE
-
     def has_entry(self, key: NonEmptySafeStrTuple) -> bool:
         return self._cached.has_entry(key)
 
-    def entry_timestamp(self, key: NonEmptySafeStrTuple) -> float:
-        return self._cached.entry_timestamp(key)
-
-    def entry_etag(self, key: NonEmptySafeStrTuple) -> str | None:
-        return self._cached.entry_etag(key)
-
-    def iter_entries(
-        self, with_values: bool, with_timestamps: bool
-    ) -> Iterator[tuple[NonEmptySafeStrTuple, Any, float | None]]:
-        return self._cached.iter_entries(with_values, with_timestamps)
-
-    def iter_entry_keys(self) -> Iterator[NonEmptySafeStrTuple]:
-        return self._cached.iter_entry_keys()
-
-    def count_entries(self) -> int:
-        return self._cached.count_entries()
-
     def clear_entries(self) -> None:
         self._cached.clear_entries()
-
-    def subdict_at(self, prefix: SafeStrTuple) -> S3Dict:
-        params = self._config.model_dump(exclude={"kind"})
-        params["root_prefix"] = self._config.root_prefix + "/".join(prefix) + "/"
-        # The sub-dict shares the client: no new connection, no bucket check.
-        return type(self)(**params, connection=self._main.connection)
 
 
 def _main_params(config: S3DictConfig) -> dict[str, Any]:

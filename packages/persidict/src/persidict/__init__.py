@@ -11,7 +11,7 @@ Public names, by the distribution that provides them:
 * ``persidict-core``: ``PersiDict`` and the local stores, jokers, errors, configuration and
   store URLs (``open_store``).
 * ``persidict-cache``: ``MutableDictCached``, ``AppendOnlyDictCached``, ``WriteOnceDict``,
-  ``memoize``.
+  ``memoize``, and the wrappers' building blocks ``ConditionalDelegation`` and ``MainStoreListing``.
 * ``persidict-s3``: ``BasicS3Dict``, ``S3Dict``, ``S3Dict_FileDirCached``.
 * ``persidict-multi``: ``OverlappingMultiDict``.
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from persidict_cache import (
         AppendOnlyDictCached,
         AppendOnlyDictCachedConfig,
+        ConditionalDelegation,
+        MainStoreListing,
         MemoizedFunction,
         MemoStats,
         MutableDictCached,
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
         deferred_config_class,
         format_store_url,
         get_codec,
+        lazy_exports,
         open_store,
         parameter_vocabulary,
         register_codec,
@@ -207,6 +210,7 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "get_codec": _CORE,
     "register_codec": _CORE,
     "register_json_class": _CORE,
+    "lazy_exports": _CORE,
     # persidict-cache
     "MutableDictCached": _CACHE,
     "AppendOnlyDictCached": _CACHE,
@@ -217,6 +221,8 @@ _LAZY_NAMES: dict[str, tuple[str, str]] = {
     "memoize": _CACHE,
     "MemoizedFunction": _CACHE,
     "MemoStats": _CACHE,
+    "ConditionalDelegation": _CACHE,
+    "MainStoreListing": _CACHE,
     # persidict-s3
     "BasicS3Dict": _S3,
     "S3Dict": _S3,
@@ -256,6 +262,7 @@ __all__ = [
     "BoundedSet",
     "Codec",
     "ConcurrencyConflictError",
+    "ConditionalDelegation",
     "ConditionalOperationResult",
     "ConsistencyCheckError",
     "DeleteCurrentFlag",
@@ -277,6 +284,7 @@ __all__ = [
     "KeepCurrentFlag",
     "LocalDict",
     "LocalDictConfig",
+    "MainStoreListing",
     "MemoStats",
     "MemoizedFunction",
     "MissingBackendError",
@@ -308,6 +316,7 @@ __all__ = [
     "format_store_url",
     "get_codec",
     "get_safe_chars",
+    "lazy_exports",
     "memoize",
     "open_store",
     "parameter_vocabulary",

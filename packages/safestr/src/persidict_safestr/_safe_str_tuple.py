@@ -189,6 +189,8 @@ class SafeStrTuple(tuple[str, ...]):
 
     def __radd__(self, other: object, /) -> SafeStrTuple:
         """Prepend ``other`` (a str, sequence of str or SafeStrTuple) and return a new key."""
+        # The body repeats __add__'s on purpose: ``prefix + key`` (a plain tuple first) runs on
+        # every access of a LocalDict sub-dict, and a shared helper would add a call to it.
         left = other if isinstance(other, SafeStrTuple) else SafeStrTuple(other)
         cls = (
             NonEmptySafeStrTuple
