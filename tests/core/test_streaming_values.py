@@ -97,3 +97,31 @@ def test_formats_without_streaming_still_work(tmp_path: Path) -> None:
     data = FileDirDict(tmp_path, serialization_format="json", fsync=False)
     data["k"] = {"a": list(range(300_000))}
     assert data["k"] == {"a": list(range(300_000))}
+
+
+def test_buffers_read_into_huge_pages_keep_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Buffers from 8 MB up are marked for huge pages before the read: the values are unchanged."""
+    from persidict_core import _file_dir_dict
+
+    store = FileDirDict(tmp_path, fsync=False)
+    size = _file_dir_dict._HUGE_PAGE_READ_MIN + 12_345  # not a whole number of pages
+    array = np.random.default_rng(1).random(size // 8 + 1)
+    blob = os.urandom(size)
+    store["array"], store["blob"], store["both"] = array, blob, [blob, array, b"small"]
+    assert np.array_equal(store["array"], array)
+    assert store["blob"] == blob
+    both = store["both"]
+    assert both[0] == blob and np.array_equal(both[1], array) and both[2] == b"small"
+    # The reader marks exactly the whole pages inside a buffer, and reads all of it.
+    advised: list[int] = []
+    original = _file_dir_dict._advise_huge_pages
+
+    def spy(view: memoryview) -> None:
+        advised.append(view.nbytes)
+        original(view)
+
+    monkeypatch.setattr(_file_dir_dict, "_advise_huge_pages", spy)
+    assert store["blob"] == blob
+    assert advised == ([size] if _file_dir_dict._HUGE_PAGE_SUPPORT else [])
