@@ -354,7 +354,7 @@ def deserialize(data: bytes, serialization_format: str, *, context: Context) -> 
     try:
         if codec.compressible:
             for compression in _compressions.values():
-                if data[: len(compression.magic)] == compression.magic:
+                if data.startswith(compression.magic):
                     data = compression.decompress(data)
                     break
         return codec.decode(data)
@@ -420,7 +420,7 @@ def deserialize_from(file: BinaryIO, head: bytes, serialization_format: str, *, 
     try:
         if codec.compressible:
             for compression in _compressions.values():
-                if head[: len(compression.magic)] == compression.magic:
+                if head.startswith(compression.magic):
                     with compression.reader(file) as decompressed:
                         return codec.load(cast(BinaryIO, _ChunkedReader(decompressed)))
         return codec.load(file)
