@@ -223,3 +223,15 @@ def test_can_wrap_another_wrapper(tmp_path: Path) -> None:
     outer = MutableDictCached(inner, LocalDict(), LocalDict())
     outer["k"] = "v"
     assert outer["k"] == "v" and inner["k"] == "v"
+
+
+@pytest.mark.parametrize("role", ["data_cache", "etag_cache"])
+def test_the_main_store_as_its_own_cache_is_refused(tmp_path: Path, role: str) -> None:
+    """A cache at the main store's location would write cache entries over the values."""
+    main = FileDirDict(base_dir=tmp_path, fsync=False)
+    main["k"] = {"user": "value"}
+    same_place = FileDirDict(base_dir=tmp_path, fsync=False)  # another object, same folder
+    caches = {"data_cache": LocalDict(), "etag_cache": LocalDict(), role: same_place}
+    with pytest.raises(ValueError, match=f"{role} must be a different store than main_dict"):
+        MutableDictCached(main, **caches)
+    assert dict(main.items()) == {("k",): {"user": "value"}}

@@ -99,6 +99,10 @@ class MutableDictCached(CachedComponents):
                     f"{owner}: {name} can't be append-only: a cache must be able to replace stale "
                     f"values (pass a mutable store, e.g. LocalDict())"
                 )
+        for name, cache in (("data_cache", data), ("etag_cache", etags)):
+            if cache.same_location(main):
+                # Cache entries would overwrite the values they cache (ETags over user data).
+                raise ValueError(f"{owner}: {name} must be a different store than main_dict")
         if data.same_location(etags):
             raise ValueError(f"{owner}: data_cache and etag_cache must be different stores")
         params = dict(
