@@ -231,7 +231,8 @@ def test_the_main_store_as_its_own_cache_is_refused(tmp_path: Path, role: str) -
     main = FileDirDict(base_dir=tmp_path, fsync=False)
     main["k"] = {"user": "value"}
     same_place = FileDirDict(base_dir=tmp_path, fsync=False)  # another object, same folder
-    caches = {"data_cache": LocalDict(), "etag_cache": LocalDict(), role: same_place}
+    data_cache = same_place if role == "data_cache" else LocalDict()
+    etag_cache = same_place if role == "etag_cache" else LocalDict()
     with pytest.raises(ValueError, match=f"{role} must be a different store than main_dict"):
-        MutableDictCached(main, **caches)
+        MutableDictCached(main, data_cache=data_cache, etag_cache=etag_cache)
     assert dict(main.items()) == {("k",): {"user": "value"}}

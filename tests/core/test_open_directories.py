@@ -107,3 +107,17 @@ def test_threads_writing_many_directories_meanwhile_keep_every_write(tmp_path: P
         thread.join()
     assert not errors
     assert [store[f"d{i}", "n"] for i in range(n_dirs)] == [12] * n_dirs
+
+
+def test_a_store_whose_folder_was_removed_makes_it_again_on_the_next_write(tmp_path: Path) -> None:
+    base = tmp_path / "store"
+    store = FileDirDict(base_dir=base, fsync=False)
+    store["a"] = 1
+    store["x", "y"] = 2
+    for name in sorted(base.rglob("*"), reverse=True):
+        name.unlink() if name.is_file() else name.rmdir()
+    base.rmdir()
+    store["b"] = 3
+    store["x", "z"] = 4
+    assert dict(store.items()) == {("b",): 3, ("x", "z"): 4}
+    assert sorted(p.name for p in base.iterdir()) == ["b.pkl", "x"]

@@ -617,6 +617,13 @@ class FileDirDict(PersiDict):
         """
         if directory in self._verified_dirs:
             return
+        if not os.path.isdir(self._base_dir):
+            # The store's folder was removed since the store was opened (by hand, by a tool):
+            # make it again, as opening the store did, rather than fail every later write.
+            self._make_base_dir()
+        self._verified_dirs.remember(self._base_dir)
+        if directory == self._base_dir:
+            return
         current = self._base_dir
         created = []
         try:
