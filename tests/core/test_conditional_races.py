@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import threading
@@ -231,17 +232,70 @@ def test_equal_size_rewrites_with_reused_inodes_never_repeat_an_etag(tmp_path: P
     assert len(set(inodes)) < len(inodes)
 
 
-def test_a_new_key_is_stamped_with_the_clock_so_a_recreated_key_cannot_repeat_an_etag(tmp_path: Path) -> None:
+def test_a_recreated_key_is_stamped_with_the_clock_so_it_cannot_repeat_an_etag(tmp_path: Path) -> None:
     # A deleted key's mtime was not past the clock when it was set, so a new file stamped with
     # the clock's present time is past it even if it gets the same inode and size. The file's
-    # own mtime (the kernel's coarse clock) can lag behind and is not used for new keys.
+    # own mtime (the kernel's coarse clock) can lag behind the deletion; it is kept only when
+    # it is past the folder's latest deletion.
     store = FileDirDict(base_dir=tmp_path, fsync=False)
-    for number in range(300):
+    for _ in range(300):
+        store["k"] = "v"
+        old = (tmp_path / "k.pkl").stat()
+        del store["k"]
+        etag = store.set_item_get_etag("k", "v")
+        new = (tmp_path / "k.pkl").stat()
+        assert new.st_mtime_ns > old.st_mtime_ns
+        assert etag == store.etag("k")
+
+
+def _count_stamps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    stamps: list[int] = []
+    utime = os.utime
+
+    def counting_utime(*args: Any, **kwargs: Any) -> None:
+        stamps.append(1)
+        utime(*args, **kwargs)
+
+    monkeypatch.setattr(os, "utime", counting_utime)
+    return stamps
+
+
+@pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
+def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    store["first"] = 1  # starts the folder's deletion record (and is stamped)
+    assert os.getxattr(tmp_path, "user.persidict.deleted")
+    time.sleep(0.05)  # past the record by more than one tick of the file system's clock
+    stamps = _count_stamps(monkeypatch)
+    for number in range(50):
+        store[f"k{number}"] = number
+    assert len(stamps) == 0  # their own mtimes are past every deletion: no stamp needed
+    del store["k0"]
+    store["k0"] = 0  # re-created at once: stamped
+    assert len(stamps) == 1
+    assert len(store) == 51
+
+
+@pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
+def test_without_deletion_records_every_new_key_is_stamped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOTSUP, "Operation not supported")
+
+    monkeypatch.setattr(os, "getxattr", unsupported)
+    monkeypatch.setattr(os, "setxattr", unsupported)
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    store["first"] = 1
+    time.sleep(0.05)
+    stamps = _count_stamps(monkeypatch)
+    for number in range(20):
         before = time.time_ns()
-        etag = store.set_item_get_etag(f"k{number}", "v")
-        mtime = (tmp_path / f"k{number}.pkl").stat().st_mtime_ns
-        assert mtime >= before
-        assert etag == store.etag(f"k{number}")
+        store[f"k{number}"] = number
+        assert (tmp_path / f"k{number}.pkl").stat().st_mtime_ns >= before
+    assert len(stamps) == 20
 
 
 @pytest.mark.parametrize("fsync", [False, True])

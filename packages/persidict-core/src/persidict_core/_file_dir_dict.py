@@ -127,6 +127,8 @@ _DIR_HANDLES: Final = sys.platform != "win32" and all(
     func in os.supports_dir_fd for func in (os.open, os.stat, os.unlink, os.rename, os.link)
 )
 _MAX_OPEN_DIRS: Final = 64
+# The extended attribute of a directory that holds the time of the latest locked delete in it.
+_DELETION_RECORD: Final = "user.persidict.deleted"
 
 
 class _OpenDir:
@@ -501,6 +503,8 @@ class FileDirDict(PersiDict):
             vars(self)["atomic_conditional_writes"] = False
             vars(self)["strong_etags"] = False
         self._lock_files = sys.platform == "win32"  # no directory locks there
+        # Directories' deletion records (see `_deleted_before`): Linux extended attributes.
+        self._deletion_records: bool = self._locking and hasattr(os, "getxattr")
         # A subclass that reads its own way keeps every read going through its read_entry.
         self._plain_reads: bool = type(self).read_entry is FileDirDict.read_entry
         self._stripes: dict[str, int] = {}
@@ -837,7 +841,7 @@ class FileDirDict(PersiDict):
                             os.unlink(temp, dir_fd=dir_fd)
                             return None
                         if current is None:
-                            if not self._fsync:
+                            if not self._fsync and not self._deleted_before(dir_fd, mtime):
                                 # A new file may get the inode of the key's deleted file, whose mtime
                                 # is unknown now but was not past the clock when set: stamp now.
                                 mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
@@ -883,6 +887,45 @@ class FileDirDict(PersiDict):
             if opened is not None:
                 _open_dirs.release(opened)
         return _etag_of(st, mtime)
+
+    def _deleted_before(self, dir_fd: int | None, mtime: int) -> bool:
+        """Tell (under the lock) whether every file ever deleted from the directory is older than ``mtime``.
+
+        Locked deletes leave the time of the latest one in the directory's deletion record (an
+        extended attribute), and a deleted file's mtime was never past its deletion. So a new
+        file whose own mtime is past the record cannot repeat the ETag of a deleted version of
+        its key, even in that version's reused inode, and needs no clock stamp. Without a
+        record (a folder made by another tool, or an earlier version of this one) the answer
+        is no, and a record is started now: a folder's earlier deletions were all before now.
+        False wherever extended attributes are not available (then every new key is stamped).
+        """
+        if dir_fd is None or not self._deletion_records:
+            return False
+        try:
+            return int(os.getxattr(dir_fd, _DELETION_RECORD)) < mtime
+        except ValueError:
+            return False  # not a record of ours: stamp
+        except OSError as exc:
+            if exc.errno == errno.ENODATA:
+                self._record_deletion(dir_fd)
+            else:
+                self._deletion_records = False  # e.g. ENOTSUP: this file system keeps none
+            return False
+
+    def _record_deletion(self, dir_fd: int | None) -> None:
+        """Note in the directory's deletion record (under its lock) that a file left it now."""
+        if dir_fd is None or not self._deletion_records:
+            return
+        try:
+            os.setxattr(dir_fd, _DELETION_RECORD, str(time.time_ns()).encode())
+        except OSError:
+            # No record can be kept here: this store stamps new keys from now on, and a record
+            # left from before, now stale, is removed, so that other writers start a new one.
+            self._deletion_records = False
+            try:
+                os.removexattr(dir_fd, _DELETION_RECORD)
+            except OSError:
+                pass
 
     def _stamp(
         self, fd: int, temp: str, dir_fd: int | None, st: os.stat_result, mtime: int, at_least: bool = False
@@ -1167,6 +1210,7 @@ class FileDirDict(PersiDict):
                 if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
                     return False
             os.unlink(name, dir_fd=dir_fd)
+            self._record_deletion(dir_fd)
             return True
         finally:
             self._unlock_after_delete(opened, held, directory)
@@ -1429,6 +1473,8 @@ class FileDirDict(PersiDict):
                 deleted = True
         finally:
             if held is not None:
+                if deleted:
+                    self._record_deletion(dir_fd)
                 self._unlock_after_delete(opened, held, directory)
         return deleted
 
