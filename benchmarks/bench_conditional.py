@@ -73,7 +73,7 @@ def alternate(first: Callable[[], None], second: Callable[[], None], n: int) -> 
     return best[0], best[1]
 
 
-def _new_keys(store: FileDirDict) -> Callable[[], None]:
+def new_keys(store: FileDirDict) -> Callable[[], None]:
     """A function that writes the next new key of ``store`` each time it is called."""
     counter = iter(range(10**9))
 
@@ -83,7 +83,7 @@ def _new_keys(store: FileDirDict) -> Callable[[], None]:
     return write
 
 
-def _overwrite(store: FileDirDict) -> Callable[[], None]:
+def overwrite(store: FileDirDict) -> Callable[[], None]:
     """A function that writes the key ``"same"`` of ``store`` again each time it is called."""
 
     def write() -> None:
@@ -92,13 +92,13 @@ def _overwrite(store: FileDirDict) -> Callable[[], None]:
     return write
 
 
-def _read(store: FileDirDict) -> Callable[[], None]:
+def read(store: FileDirDict) -> Callable[[], None]:
     """A function that reads the key ``"same"`` of ``store`` each time it is called."""
 
-    def read() -> None:
+    def read_same() -> None:
         store["same"]
 
-    return read
+    return read_same
 
 
 def measure_writes(report: Report, tmp: Path) -> None:
@@ -106,11 +106,11 @@ def measure_writes(report: Report, tmp: Path) -> None:
     for fsync, n in ((True, N_SYNC), (False, N_NOSYNC)):
         locked = FileDirDict(base_dir=tmp / f"locked-{fsync}", fsync=fsync)
         unlocked = FileDirDict(base_dir=tmp / f"unlocked-{fsync}", fsync=fsync, locking=False)
-        for label, make in (("set new keys", _new_keys), ("overwrite", _overwrite)):
+        for label, make in (("set new keys", new_keys), ("overwrite", overwrite)):
             ours, base = alternate(make(locked), make(unlocked), n)
             report.add(f"{label}, fsync={fsync}, locking vs none", ours, base, None)
         if not fsync:
-            ours, base = alternate(_read(locked), _read(unlocked), n)
+            ours, base = alternate(read(locked), read(unlocked), n)
             report.add("read, locking vs none (readers never lock)", ours, base, None)
 
 
@@ -162,9 +162,9 @@ def measure_against_before(report: Report, tmp: Path) -> None:
         for fsync, n, target in ((True, N_SYNC, 1 / 1.05), (False, N_NOSYNC, 1 / 1.10)):
             store = FileDirDict(base_dir=tmp / f"today-{fsync}", fsync=fsync)
             store["same"] = VALUE
-            calls = {"new": _new_keys(store), "overwrite": _overwrite(store)}
+            calls = {"new": new_keys(store), "overwrite": overwrite(store)}
             if not fsync:
-                calls["read"] = _read(store)
+                calls["read"] = read(store)
             for operation, call in calls.items():
                 ours = before = float("inf")
                 for round_number in range(ROUNDS):

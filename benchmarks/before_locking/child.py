@@ -6,34 +6,20 @@ process, so both sides meet the same load. Protocol, one line each way: the pare
 ``<operation> <fsync 0|1> <calls>`` (operation: ``new``, ``overwrite`` or ``read``) and reads
 back the time per call in seconds; an empty line ends the child.
 
-The workload is the parent's: the same value, new keys numbered from a counter, overwrites
-and reads of one key, in a store of its own under the directory given as the argument.
+The workload and the timing are the parent's own functions (imported from
+``bench_conditional.py``, which here imports the earlier persidict-core), in a store of its own
+under the directory given as the argument.
 """
 
 from __future__ import annotations
 
-import gc
-import itertools
 import os
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-from persidict_core import FileDirDict
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-VALUE = {"user": "alice", "scores": list(range(20)), "active": True}
-
-
-def operation(store: Any, name: str, counter: itertools.count[int]) -> Callable[[], None]:
-    """The call that one round repeats."""
-    if name == "new":
-        return lambda: store.__setitem__(f"k{next(counter)}", VALUE)
-    if name == "overwrite":
-        return lambda: store.__setitem__("same", VALUE)
-    if name == "read":
-        return lambda: store["same"]
-    raise ValueError(f"unknown operation {name!r}")
+from bench_conditional import VALUE, FileDirDict, new_keys, one_round, overwrite, read  # noqa: E402
 
 
 def main() -> None:
@@ -42,23 +28,15 @@ def main() -> None:
         fsync: FileDirDict(base_dir=os.path.join(work, f"before-{fsync}"), fsync=fsync)
         for fsync in (True, False)
     }
-    for store in stores.values():
+    calls = {}
+    for fsync, store in stores.items():
         store["same"] = VALUE
-    counter = itertools.count()
+        calls[fsync] = {"new": new_keys(store), "overwrite": overwrite(store), "read": read(store)}
     for line in sys.stdin:
         if not line.strip():
             break
-        name, fsync, calls = line.split()
-        call = operation(stores[fsync == "1"], name, counter)
-        n = int(calls)
-        gc.collect()
-        gc.disable()
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        elapsed = (time.perf_counter() - start) / n
-        gc.enable()
-        print(repr(elapsed), flush=True)
+        name, fsync, n = line.split()
+        print(repr(one_round(calls[fsync == "1"][name], int(n))), flush=True)
 
 
 if __name__ == "__main__":
