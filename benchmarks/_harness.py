@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -294,3 +295,17 @@ def _format_row(row: Row) -> str:
         f"| {row.name:<46} | {ours:>10} | {baseline:>10} "
         f"| {row.ratio:>5.2f}x | {target:>6} | {mark:<3}|{note}"
     )
+
+
+def raw_walk(base: str) -> list[str]:
+    """The raw baseline of a listing: an ``os.scandir`` walk collecting the ``.pkl`` file names."""
+    names = []
+    stack = [base]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.name.endswith(".pkl"):
+                    names.append(entry.name)
+    return names

@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import best_time, header  # noqa: E402
+from _harness import best_time, header, raw_walk  # noqa: E402
 
 N_SMALL = 2_000  # small values for get, set, delete, in
 N_SYNC = 50  # values per round of the fsync=True figures (each write costs ~0.5 ms of fsync here)
@@ -122,19 +122,6 @@ def raw_write_fsync(path: str, value: Any) -> None:
 def raw_read(path: str) -> Any:
     with open(path, "rb") as f:
         return pickle.loads(f.read())
-
-
-def raw_walk(base: str) -> list[str]:
-    names = []
-    stack = [base]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.name.endswith(".pkl"):
-                    names.append(entry.name)
-    return names
 
 
 def raw_newest(base: str, n: int) -> list[str]:

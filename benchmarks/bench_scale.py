@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import best_time, header, peak_rss_bytes, reset_peak_rss  # noqa: E402
+from _harness import best_time, header, peak_rss_bytes, raw_walk, reset_peak_rss  # noqa: E402
 
 DEFAULT_KEYS = 1_000_000
 SMALL_KEYS = 10_000
@@ -99,20 +99,6 @@ def listing_operations(store: Any) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def raw_walk(base: str) -> int:
-    """The raw baseline of a listing: an ``os.scandir`` walk counting the ``.pkl`` files."""
-    count = 0
-    stack = [base]
-    while stack:
-        with os.scandir(stack.pop()) as iterator:
-            for entry in iterator:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.name.endswith(".pkl"):
-                    count += 1
-    return count
-
-
 def raw_unlink_folders(base: str, folders: list[str]) -> int:
     """The raw baseline of ``clear()``: unlink every file of ``folders`` and remove them."""
     count = 0
@@ -156,7 +142,7 @@ def measure_sizes(work: str, n: int) -> tuple[dict[str, dict[str, float]], dict[
             raise RuntimeError(f"the store sees {len(store)} keys, expected {size}")
         rounds = 5 if size <= 100_000 else 3
         times = {name: best_time(op, repeat=rounds) / size for name, op in listing_operations(store)}
-        times["raw walk"] = best_time(lambda base=base: raw_walk(base), repeat=rounds) / size
+        times["raw walk"] = best_time(lambda base=base: len(raw_walk(base)), repeat=rounds) / size
         if size == n:
             memory = run_memory_child(base)
         # The file system's own unlink rate at this size: a raw delete of a tenth of the folders
