@@ -532,9 +532,9 @@ def count_reads_of_newest_keys() -> int:
     calls = [0]
 
     class CountingFileDirDict(FileDirDict):
-        def _read_file(self, *args: Any, **kwargs: Any) -> Any:
-            calls[0] += 1
-            return super()._read_file(*args, **kwargs)
+        def _open_key_file(self, *args: Any, **kwargs: Any) -> Any:
+            calls[0] += 1  # every read of a value opens its file here
+            return super()._open_key_file(*args, **kwargs)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = CountingFileDirDict(tmp, fsync=False)

@@ -37,7 +37,7 @@ BUDGET_S = 0.060
 S3_BUDGET_S = 0.100
 HEAVY = ("boto3", "botocore", "numpy", "pandas")
 S3_HEAVY = ("numpy", "pandas")
-REPORTED = ("pydantic", "jsonpickle", "lz4", "deepdiff")
+REPORTED = ("pydantic", "jsonpickle", "orjson", "lz4", "deepdiff")
 STATEMENT = "from persidict import FileDirDict"
 S3_STATEMENT = "from persidict import S3Dict"
 

@@ -271,7 +271,9 @@ def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
     store = FileDirDict(base_dir=tmp_path, fsync=False)
     store["first"] = 1  # starts the folder's deletion record (and is stamped)
     assert os.getxattr(tmp_path, "user.persidict.deleted")
-    time.sleep(0.05)  # past the record by more than one tick of the file system's clock
+    # Past the record (set 50 ms ahead of the clock) by more than one tick of the file
+    # system's clock.
+    time.sleep(0.1)
     stamps = _count_stamps(monkeypatch)
     for number in range(50):
         store[f"k{number}"] = number
@@ -280,6 +282,41 @@ def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
     store["k0"] = 0  # re-created at once: stamped
     assert len(stamps) == 1
     assert len(store) == 51
+
+
+@pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
+def test_a_burst_of_deletes_writes_the_deletion_record_once_and_it_stays_ahead_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        os.setxattr(tmp_path, "user.probe", b"1")
+    except OSError:
+        pytest.skip("this file system keeps no user extended attributes (every new key is stamped)")
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    for number in range(40):
+        store[f"k{number}"] = number
+    other = FileDirDict(base_dir=tmp_path, fsync=False)  # the same process's kept directory
+    writes: list[bytes] = []
+    setxattr = os.setxattr
+
+    def counting_setxattr(path: Any, attribute: str, value: bytes, *args: Any) -> None:
+        if attribute == "user.persidict.deleted":
+            writes.append(value)
+        setxattr(path, attribute, value, *args)
+
+    time.sleep(0.1)  # past the record that the first write started
+    monkeypatch.setattr(os, "setxattr", counting_setxattr)
+    started = time.time_ns()
+    for number in range(40):
+        before = time.time_ns()
+        del (store if number % 2 else other)[f"k{number}"]
+        # The record is never behind a delete that has happened.
+        assert int(os.getxattr(tmp_path, "user.persidict.deleted")) >= before
+    elapsed = time.time_ns() - started
+    # One write per 50 ms at most (plus the first): not one per delete.
+    assert 1 <= len(writes) <= 1 + elapsed // 50_000_000
+    assert int(writes[0]) > started
+    assert len(store) == 0
 
 
 @pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")

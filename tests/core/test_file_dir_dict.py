@@ -504,3 +504,48 @@ def test_str_key_reads_take_the_same_road_as_any_key(tmp_path: Path) -> None:
     counting["k"] = 1
     assert counting["k"] == counting["k"] == 1
     assert Counting.reads == 2  # a subclass's read_entry sees every read
+
+
+# ----------------------------------------------------------------- reads: one read, no fstat
+@pytest.mark.parametrize("size", [1, 65_535, 65_536, 65_537, 200_000, (1 << 20) + 3])
+def test_values_of_every_size_around_the_first_read_come_back_whole(tmp_path: Path, size: int) -> None:
+    store = FileDirDict(tmp_path, serialization_format="txt")
+    value = ("0123456789abcdef" * (size // 16 + 1))[:size]
+    store["k"] = value
+    store[("d", "k")] = value
+    assert os.path.getsize(tmp_path / "k.txt") == size
+    assert store["k"] == value
+    assert store[("d", "k")] == value
+    assert store.get_with_etag("k").new_value == value
+    assert dict(store.items()) == {("k",): value, ("d", "k"): value}
+
+
+def test_a_small_get_takes_no_fstat_and_a_get_with_its_etag_takes_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileDirDict(tmp_path)
+    store["k"] = {"a": 1}
+    store[("d", "k")] = [1, 2]
+    calls: list[int] = []
+    real_fstat = os.fstat
+
+    def counting_fstat(fd: int) -> os.stat_result:
+        calls.append(fd)
+        return real_fstat(fd)
+
+    monkeypatch.setattr(os, "fstat", counting_fstat)
+    assert store["k"] == {"a": 1}
+    assert store[("d", "k")] == [1, 2]
+    assert calls == []
+    found = store.get_with_etag("k")
+    assert found.new_value == {"a": 1}
+    assert found.actual_etag == store.etag("k")
+    assert len(calls) == 1
+
+
+def test_an_empty_file_under_a_key_is_a_deserialization_error_not_a_value(tmp_path: Path) -> None:
+    store = FileDirDict(tmp_path)
+    store["k"] = 1
+    (tmp_path / "k.pkl").write_bytes(b"")
+    with pytest.raises(DeserializationError, match="'k'"):
+        store["k"]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from persidict_core import (
@@ -266,6 +268,54 @@ def test_plain_json_needs_no_jsonpickle() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# Keys that begin like a jsonpickle tag ("py/...") or an encoded key ("json://...") are the
+# json format's own, never plain data; any other str key is.
+_PLAIN_KEYS = st.text(max_size=8).filter(lambda key: not key.startswith(("py/", "json://")))
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()  # unbounded: integers beyond 64 bits included
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()  # NaN and the infinities included
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(_PLAIN_KEYS, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_JSON_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_the_fast_json_decoder_reads_what_the_standard_decoder_reads(value: Any) -> None:
+    # repr compares exactly: int against float, NaN with NaN, -0.0 against 0.0, key order.
+    for text in (json.dumps(value), json.dumps(value, indent=4, ensure_ascii=False)):
+        assert repr(_json_codec.decode_json(text.encode("utf-8"))) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"big": 2**64 + 1, "small": -(2**63) - 1, "digits": 10**18, "max": 2**64 - 1},
+        [float("nan"), float("inf"), float("-inf"), -0.0, 5e-324, 1.7976931348623157e308],
+        {"id": "12345678901234567890123", "n": 1234567890123456789012345678901234567890},
+    ],
+)
+def test_json_values_beyond_what_orjson_reads_round_trip_exactly(tmp_path: Path, value: Any) -> None:
+    store = FileDirDict(tmp_path, serialization_format="json")
+    store["k"] = value
+    assert repr(store["k"]) == repr(value)
+    assert repr(FileDirDict(tmp_path, serialization_format="json")["k"]) == repr(value)
+
+
+@pytest.mark.parametrize("document", [b"", b"{", b"\xef\xbb\xbf[1]", b"[1] [2]", b"\xff", b"[1e400x]", b"01"])
+def test_documents_that_are_not_json_are_errors_of_both_decoders(document: bytes) -> None:
+    with pytest.raises(ValueError):
+        json.loads(document.decode("utf-8"))
+    with pytest.raises(ValueError):
+        _json_codec.decode_json(document)
 
 
 def test_jsonpickles_own_pandas_handlers_are_replaced_on_use(tmp_path: Path) -> None:

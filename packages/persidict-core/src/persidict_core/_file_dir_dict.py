@@ -32,7 +32,7 @@ from ._config import deferred_config_class
 from ._errors import BackendError, DeserializationError, SerializationError
 from ._jokers import ETAG_HAS_NOT_CHANGED, ETagHasNotChangedFlag
 from ._os_names import OS_FILE_NAMES, OS_NAME_PREFIXES, is_os_name
-from ._persidict import EntryInfo, KeyLike, PersiDict, _key_or_none
+from ._persidict import EntryInfo, KeyLike, PersiDict, _key, _key_or_none
 from ._serialization import deserialize, deserialize_from, serialize, serialize_to, streams
 
 if TYPE_CHECKING:
@@ -127,8 +127,11 @@ _DIR_HANDLES: Final = sys.platform != "win32" and all(
     func in os.supports_dir_fd for func in (os.open, os.stat, os.unlink, os.rename, os.link)
 )
 _MAX_OPEN_DIRS: Final = 64
-# The extended attribute of a directory that holds the time of the latest locked delete in it.
+# The extended attribute of a directory that holds a time no locked delete in it was past.
 _DELETION_RECORD: Final = "user.persidict.deleted"
+# How far ahead of the clock a deletion record is set, so that the deletes of the next moment
+# find it already past their time and need not write it (one write per folder per period).
+_DELETION_RECORD_AHEAD_NS: Final = 50_000_000
 
 
 class _OpenDir:
@@ -140,7 +143,7 @@ class _OpenDir:
     full) is closed by its last user.
     """
 
-    __slots__ = ("fd", "path", "stale", "thread_lock", "users")
+    __slots__ = ("deletions_recorded_until", "fd", "path", "stale", "thread_lock", "users")
 
     def __init__(self, fd: int, path: str) -> None:
         self.fd = fd
@@ -148,6 +151,9 @@ class _OpenDir:
         self.thread_lock = threading.Lock()
         self.users = 1
         self.stale = False
+        # A value the directory's deletion record has reached (it never decreases): a delete
+        # before this time is already covered by it.
+        self.deletions_recorded_until = 0
 
 
 class _OpenDirs:
@@ -231,6 +237,8 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
 # Files larger than this are read by the codec straight from the file (pickle.load: a large
 # buffer is read into its final memory), not as one bytes object first; smaller ones in one read.
 _STREAM_READ_MIN: Final = 1 << 20
+# What a read of a value asks for first: a file shorter than this is read whole by one read.
+_ONE_READ_BYTES: Final = 1 << 16
 
 
 # Buffers at least this large, read into memory the unpickler allocated, are first marked for
@@ -651,44 +659,89 @@ class FileDirDict(PersiDict):
             self._verified_dirs.remember(verified)
 
     # ----------------------------------------------------------------- primitives
-    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
-        """Read the key's file: one ``open``, one ``fstat`` (see `PersiDict.read_entry`)."""
+    def _entry_path(self, key: NonEmptySafeStrTuple) -> str:
+        """The path of ``key``'s file; KeyError if a directory on the way is not the store's own."""
         directory, path = self._file_path(key)
         if len(key) > 1 and not self._is_inside(directory):
             raise KeyError(key)
-        return self._read_file(path, key, None, decode=True)
+        return path
+
+    def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
+        """Read the key's file: one ``open``, one ``fstat`` (see `PersiDict.read_entry`)."""
+        value, st = self._read_file(self._entry_path(key), key, None, decode=True)
+        return value, _etag_of(st)
 
     def read_entry_if_changed(
         self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         """Read the key's file unless its ETag is ``etag``: an unchanged file costs one ``lstat``."""
-        directory, path = self._file_path(key)
-        if len(key) > 1 and not self._is_inside(directory):
-            raise KeyError(key)
-        return self._read_file(path, key, etag, decode=True)
+        read = self._read_file(self._entry_path(key), key, etag, decode=True)
+        if isinstance(read, ETagHasNotChangedFlag):
+            return read
+        value, st = read
+        return value, _etag_of(st)
+
+    def _open_key_file(self, path: str, key: NonEmptySafeStrTuple) -> int:
+        """Open the key's file for reading (KeyError if absent or a symlink)."""
+        try:
+            return os.open(path, _READ_FLAGS)
+        except (FileNotFoundError, NotADirectoryError):
+            raise KeyError(key) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
+                raise KeyError(key) from None
+            raise _os_error(exc, "open", path, key) from exc
+
+    def _read_value(self, path: str, key: NonEmptySafeStrTuple) -> Any:
+        """Return the value of the key's file, when no ETag is wanted.
+
+        A small file takes one ``read`` and no ``fstat``: a read shorter than asked for, and
+        not empty, has read a whole regular file (files are replaced, never modified in
+        place). Anything else (empty, a read that filled the buffer, not a regular file) goes
+        on as `_read_file` does, with the file's ``fstat``.
+        """
+        fd = self._open_key_file(path, key)
+        try:
+            try:
+                first = os.read(fd, _ONE_READ_BYTES)
+            except OSError:
+                first = b""  # a directory, or a read error that the fstat path reports
+            if not first or len(first) == _ONE_READ_BYTES:
+                return self._read_open_file(fd, path, key, None, decode=True, first=first)[0]
+        finally:
+            os.close(fd)
+        return self._decode_value(first, key, path)
+
+    def _decode_value(self, data: bytes, key: NonEmptySafeStrTuple, path: str) -> Any:
+        try:
+            return deserialize(data, self._format, context=_location_text(key, path))
+        except DeserializationError as exc:
+            exc.key, exc.location = key, path
+            raise
 
     @overload
     def _read_file(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: Literal[False]
-    ) -> tuple[bytes, str]: ...
+    ) -> tuple[bytes, os.stat_result]: ...
 
     @overload
     def _read_file(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: bool
-    ) -> tuple[Any, str]: ...
+    ) -> tuple[Any, os.stat_result]: ...
 
     @overload
     def _read_file(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str, *, decode: bool
-    ) -> tuple[Any, str] | ETagHasNotChangedFlag: ...
+    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag: ...
 
     def _read_file(
         self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
-    ) -> tuple[Any, str] | ETagHasNotChangedFlag:
-        """Return ``(value, etag)`` of the key's file (its stored bytes unless ``decode``).
+    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag:
+        """Return ``(value, stat)`` of the key's file (its stored bytes unless ``decode``).
 
-        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs``
-        (never without one: the overloads say so to the type checker).
+        The stat is that of the open file, so ``_etag_of(stat)`` is the ETag of the bytes read.
+        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs`` (never
+        without one: the overloads say so to the type checker).
         """
         if if_etag_differs is not None:
             # An unchanged file is answered by one lstat, without opening it (cache revalidation).
@@ -700,38 +753,63 @@ class FileDirDict(PersiDict):
                 raise _os_error(exc, "lstat", path, key) from exc
             if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
+        fd = self._open_key_file(path, key)
         try:
-            fd = os.open(path, _READ_FLAGS)
-        except (FileNotFoundError, NotADirectoryError):
-            raise KeyError(key) from None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # the file is a symlink: not a key of ours
-                raise KeyError(key) from None
-            raise _os_error(exc, "open", path, key) from exc
+            return self._read_open_file(fd, path, key, if_etag_differs, decode=decode)
+        finally:
+            os.close(fd)
+
+    @overload
+    def _read_open_file(
+        self,
+        fd: int,
+        path: str,
+        key: NonEmptySafeStrTuple,
+        if_etag_differs: None,
+        *,
+        decode: bool,
+        first: bytes = ...,
+    ) -> tuple[Any, os.stat_result]: ...
+
+    @overload
+    def _read_open_file(
+        self, fd: int, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
+    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag: ...
+
+    def _read_open_file(
+        self,
+        fd: int,
+        path: str,
+        key: NonEmptySafeStrTuple,
+        if_etag_differs: str | None,
+        *,
+        decode: bool,
+        first: bytes = b"",
+    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag:
+        """`_read_file` once the file is open (``first``: the bytes already read from it)."""
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise KeyError(key)
-            etag = _etag_of(st)
-            if if_etag_differs is not None and etag == if_etag_differs:
+            if if_etag_differs is not None and _etag_of(st) == if_etag_differs:
                 return ETAG_HAS_NOT_CHANGED
             if decode and st.st_size >= _STREAM_READ_MIN and self._streams:
                 # Large: the codec reads the value out of the file, without the file's bytes in
                 # memory beside the value (the first bytes tell whether it is compressed).
-                head = os.read(fd, 4)
+                head = first[:4] or os.read(fd, 4)
                 os.lseek(fd, 0, os.SEEK_SET)
                 with _HugePageReader(fd, "rb", closefd=False) as file:
                     context = _location_text(key, path)
                     try:
-                        return deserialize_from(file, head, self._format, context=context), etag
+                        return deserialize_from(file, head, self._format, context=context), st
                     except DeserializationError as exc:
                         exc.key, exc.location = key, path
                         raise
             # Files are replaced, never modified in place, so st_size is this inode's size: a
             # read that asked for one byte more and got exactly the rest has reached the end
             # (no second read to see it). A file that grew anyway is read to its end.
-            chunks = []
-            remaining = st.st_size
+            chunks = [first] if first else []
+            remaining = st.st_size - len(first)
             while True:
                 chunk = os.read(fd, max(remaining, 0) + 1)
                 if not chunk:
@@ -742,25 +820,15 @@ class FileDirDict(PersiDict):
                     break
         except OSError as exc:
             raise _os_error(exc, "read", path, key) from exc
-        finally:
-            os.close(fd)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if not decode:
-            return data, etag
-        try:
-            value = deserialize(data, self._format, context=_location_text(key, path))
-        except DeserializationError as exc:
-            exc.key, exc.location = key, path
-            raise
-        return value, etag
+            return data, st
+        return self._decode_value(data, key, path), st
 
     def read_bytes(self, key: KeyLike) -> bytes:
         """Return the bytes of ``key``'s file as stored (KeyError if absent)."""
         k = NonEmptySafeStrTuple(key)
-        directory, path = self._file_path(k)
-        if len(k) > 1 and not self._is_inside(directory):
-            raise KeyError(k)
-        data, _ = self._read_file(path, k, None, decode=False)
+        data, _ = self._read_file(self._entry_path(k), k, None, decode=False)
         return data
 
     def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> str:
@@ -841,7 +909,7 @@ class FileDirDict(PersiDict):
                             os.unlink(temp, dir_fd=dir_fd)
                             return None
                         if current is None:
-                            if not self._fsync and not self._deleted_before(dir_fd, mtime):
+                            if not self._fsync and not self._deleted_before(opened, mtime):
                                 # A new file may get the inode of the key's deleted file, whose mtime
                                 # is unknown now but was not past the clock when set: stamp now.
                                 mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
@@ -888,42 +956,58 @@ class FileDirDict(PersiDict):
                 _open_dirs.release(opened)
         return _etag_of(st, mtime)
 
-    def _deleted_before(self, dir_fd: int | None, mtime: int) -> bool:
+    def _deleted_before(self, opened: _OpenDir | None, mtime: int) -> bool:
         """Tell (under the lock) whether every file ever deleted from the directory is older than ``mtime``.
 
-        Locked deletes leave the time of the latest one in the directory's deletion record (an
-        extended attribute), and a deleted file's mtime was never past its deletion. So a new
-        file whose own mtime is past the record cannot repeat the ETag of a deleted version of
-        its key, even in that version's reused inode, and needs no clock stamp. Without a
+        Locked deletes keep the directory's deletion record (an extended attribute) at or past
+        the time of each of them, and a deleted file's mtime was never past its deletion. So a
+        new file whose own mtime is past the record cannot repeat the ETag of a deleted version
+        of its key, even in that version's reused inode, and needs no clock stamp. Without a
         record (a folder made by another tool, or an earlier version of this one) the answer
-        is no, and a record is started now: a folder's earlier deletions were all before now.
+        is no, and a record is started: a folder's earlier deletions were all before now.
         False wherever extended attributes are not available (then every new key is stamped).
         """
-        if dir_fd is None or not self._deletion_records:
+        if opened is None or not self._deletion_records:
             return False
         try:
-            return int(os.getxattr(dir_fd, _DELETION_RECORD)) < mtime
+            return int(os.getxattr(opened.fd, _DELETION_RECORD)) < mtime
         except ValueError:
             return False  # not a record of ours: stamp
         except OSError as exc:
             if exc.errno == errno.ENODATA:
-                self._record_deletion(dir_fd)
+                self._record_deletion(opened)
             else:
                 self._deletion_records = False  # e.g. ENOTSUP: this file system keeps none
             return False
 
-    def _record_deletion(self, dir_fd: int | None) -> None:
-        """Note in the directory's deletion record (under its lock) that a file left it now."""
-        if dir_fd is None or not self._deletion_records:
+    def _record_deletion(self, opened: _OpenDir | None) -> None:
+        """Note in the directory's deletion record (under its lock) that a file left it now.
+
+        The record only ever grows, and is set a little ahead of the clock: while it is known
+        to be past now (``opened.deletions_recorded_until``), a delete writes nothing. The cost
+        is that new keys made in the folder before the record's time are stamped.
+        """
+        if opened is None or not self._deletion_records:
+            return
+        now = time.time_ns()
+        if now < opened.deletions_recorded_until:
             return
         try:
-            os.setxattr(dir_fd, _DELETION_RECORD, str(time.time_ns()).encode())
+            try:
+                recorded = int(os.getxattr(opened.fd, _DELETION_RECORD))
+            except (OSError, ValueError):
+                recorded = 0  # none yet (or not ours): started now
+            if recorded <= now:
+                recorded = now + _DELETION_RECORD_AHEAD_NS
+                os.setxattr(opened.fd, _DELETION_RECORD, str(recorded).encode())
+            opened.deletions_recorded_until = recorded
         except OSError:
             # No record can be kept here: this store stamps new keys from now on, and a record
-            # left from before, now stale, is removed, so that other writers start a new one.
+            # left from before, now stale, is removed, so that other writers start a new one
+            # (ahead of the clock, so past what any of them has seen).
             self._deletion_records = False
             try:
-                os.removexattr(dir_fd, _DELETION_RECORD)
+                os.removexattr(opened.fd, _DELETION_RECORD)
             except OSError:
                 pass
 
@@ -1139,15 +1223,18 @@ class FileDirDict(PersiDict):
 
     def __getitem__(self, key: Any) -> Any:
         """Return the value of ``key``; KeyError if absent."""
-        if type(key) is str and self._plain_reads:
-            # The fast path of __contains__: a known top-level str key (so a valid one) maps
-            # straight to its file, skipping key construction and path lookup.
-            path = self._top_level_paths.get(key)
-            if path is not None:
-                k = NonEmptySafeStrTuple.from_trusted_strings((key,))
-                value, _ = self._read_file(path, k, None, decode=True)
-                return self._checked_read_value(k, value)
-        return super().__getitem__(key)
+        if not self._plain_reads:  # a subclass reads its own way, through read_entry
+            return super().__getitem__(key)
+        # A known top-level str key (so a valid one) maps straight to its file, skipping key
+        # construction and path lookup (as in __contains__).
+        path = self._top_level_paths.get(key) if type(key) is str else None
+        if path is None:
+            k = _key(key)
+            path = self._entry_path(k)
+        else:
+            k = NonEmptySafeStrTuple.from_trusted_strings((key,))
+        # The value without its ETag: no fstat, for a small file (see _read_value).
+        return self._checked_read_value(k, self._read_value(path, k))
 
     def __contains__(self, key: object) -> bool:
         """Return True if ``key`` is present (False for what can never be a key, as in `PersiDict`)."""
@@ -1210,7 +1297,7 @@ class FileDirDict(PersiDict):
                 if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
                     return False
             os.unlink(name, dir_fd=dir_fd)
-            self._record_deletion(dir_fd)
+            self._record_deletion(opened)
             return True
         finally:
             self._unlock_after_delete(opened, held, directory)
@@ -1395,7 +1482,7 @@ class FileDirDict(PersiDict):
                     continue  # deleted by another process while we iterate
             if with_values:
                 try:
-                    value, _ = self._read_file(entry.path, key, None, decode=True)
+                    value = self._read_value(entry.path, key)
                 except KeyError:
                     continue
             yield key, value, timestamp
@@ -1474,7 +1561,7 @@ class FileDirDict(PersiDict):
         finally:
             if held is not None:
                 if deleted:
-                    self._record_deletion(dir_fd)
+                    self._record_deletion(opened)
                 self._unlock_after_delete(opened, held, directory)
         return deleted
 

@@ -18,7 +18,8 @@ Encoding checks the value against the same allowlist first (a value that could n
 back is refused at write time, never stored wrong), then encodes it: plain JSON data goes
 through the standard :mod:`json` module, anything else through jsonpickle, and the result is
 decoded once to prove it reads back. Documents without any jsonpickle tag decode with
-:func:`json.loads` alone.
+orjson alone (the standard :func:`json.loads` for what orjson would read differently: NaN,
+Infinity and integers beyond 64 bits).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import sys
 import threading
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
 __all__ = ["decode_json", "encode_json", "register_json_class"]
@@ -45,9 +46,15 @@ _TUPLE, _SET, _B64, _B85, _ID = "py/tuple", "py/set", "py/b64", "py/b85", "py/id
 _OBJECT, _TYPE, _FUNCTION, _REDUCE = "py/object", "py/type", "py/function", "py/reduce"
 _NEWOBJ = "py/newobj"
 _JSON_KEY: Final = "json://"
-# How a tag key and an encoded non-str key begin in a document's text.
+# How a tag key and an encoded non-str key begin in a document's text, and in its bytes.
 _TAG_MARK: Final = '"py/'
 _KEY_MARK: Final = f'"{_JSON_KEY}'
+_TAG_MARK_BYTES: Final = _TAG_MARK.encode()
+_KEY_MARK_BYTES: Final = _KEY_MARK.encode()
+# orjson reads an integer beyond 64 bits as a float; every such integer has 19 digits or more,
+# which show as a run of 19 zeros once every digit is made a zero (faster than a regex search).
+_DIGITS_AS_ZEROS: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER: Final = b"0" * 19
 # Tags that carry data, or name a class or function the allowlist must hold.
 _DATA_TAGS: Final = frozenset(
     {_TUPLE, _SET, _B64, _B85, _ID, "py/state", "py/newargs", "py/newargsex", "py/initargs", "py/seq"}
@@ -401,12 +408,38 @@ def _decode_document(text: str) -> Any:
     return _restore(tree, names)
 
 
+def _load_with_orjson(data: bytes) -> Any:
+    """`_fast_loads` on its first call: imports orjson (a file store that never reads json never loads it)."""
+    global _fast_loads
+    import orjson
+
+    _fast_loads = orjson.loads
+    return _fast_loads(data)
+
+
+_fast_loads: Callable[[bytes], Any] = _load_with_orjson
+
+
 def decode_json(data: bytes) -> Any:
     """Decode a json document, data only (see the module docstring).
 
     Raises:
         ValueError: Not UTF-8, not JSON, or a tag or class the json format does not allow.
     """
+    if (
+        _TAG_MARK_BYTES not in data
+        and _KEY_MARK_BYTES not in data
+        and b"\\" not in data
+        and _LONG_NUMBER not in data.translate(_DIGITS_AS_ZEROS)
+    ):
+        # Plain data (see `_decode_document`) with no integer beyond 64 bits: orjson reads it
+        # straight from the bytes, several times faster than the standard decoder, with the
+        # same result. It refuses NaN and Infinity, which the standard encoder writes; those
+        # documents (and anything not JSON) go to the standard decoder, which has the last word.
+        try:
+            return _fast_loads(data)
+        except ValueError:
+            pass
     try:
         return _decode_document(data.decode("utf-8"))
     except _Refused as exc:
