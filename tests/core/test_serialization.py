@@ -280,9 +280,7 @@ _JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats()  # NaN and the infinities included
     | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(_PLAIN_KEYS, children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_PLAIN_KEYS, children, max_size=4),
     max_leaves=12,
 )
 

@@ -143,7 +143,7 @@ class _OpenDir:
     full) is closed by its last user.
     """
 
-    __slots__ = ("deletions_recorded_until", "fd", "path", "stale", "thread_lock", "users")
+    __slots__ = ("fd", "path", "stale", "thread_lock", "users")
 
     def __init__(self, fd: int, path: str) -> None:
         self.fd = fd
@@ -151,9 +151,6 @@ class _OpenDir:
         self.thread_lock = threading.Lock()
         self.users = 1
         self.stale = False
-        # A value the directory's deletion record has reached (it never decreases): a delete
-        # before this time is already covered by it.
-        self.deletions_recorded_until = 0
 
 
 class _OpenDirs:
@@ -238,7 +235,9 @@ def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
 # buffer is read into its final memory), not as one bytes object first; smaller ones in one read.
 _STREAM_READ_MIN: Final = 1 << 20
 # What a read of a value asks for first: a file shorter than this is read whole by one read.
-_ONE_READ_BYTES: Final = 1 << 16
+# Below the C allocator's usual threshold for mapping memory (128 KiB), so the buffer, shrunk
+# to the file's size at once, costs no mmap and munmap.
+_ONE_READ_BYTES: Final = 120 * 1024
 
 
 # Buffers at least this large, read into memory the unpickler allocated, are first marked for
@@ -515,6 +514,7 @@ class FileDirDict(PersiDict):
         self._deletion_records: bool = self._locking and hasattr(os, "getxattr")
         # A subclass that reads its own way keeps every read going through its read_entry.
         self._plain_reads: bool = type(self).read_entry is FileDirDict.read_entry
+        self._large_values = False  # see _read_value
         self._stripes: dict[str, int] = {}
         # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
         self._exact_mtime_devs: set[int] = set()
@@ -695,19 +695,26 @@ class FileDirDict(PersiDict):
     def _read_value(self, path: str, key: NonEmptySafeStrTuple) -> Any:
         """Return the value of the key's file, when no ETag is wanted.
 
-        A small file takes one ``read`` and no ``fstat``: a read shorter than asked for, and
+        A small file (below 120 KiB) takes one ``read`` and no ``fstat``: a read shorter than asked for, and
         not empty, has read a whole regular file (files are replaced, never modified in
         place). Anything else (empty, a read that filled the buffer, not a regular file) goes
         on as `_read_file` does, with the file's ``fstat``.
         """
         fd = self._open_key_file(path, key)
         try:
-            try:
-                first = os.read(fd, _ONE_READ_BYTES)
-            except OSError:
-                first = b""  # a directory, or a read error that the fstat path reports
+            if self._large_values:
+                first = b""  # the last value was larger than one first read: fstat at once
+            else:
+                try:
+                    first = os.read(fd, _ONE_READ_BYTES)
+                except OSError:
+                    first = b""  # a directory, or a read error that the fstat path reports
             if not first or len(first) == _ONE_READ_BYTES:
-                return self._read_open_file(fd, path, key, None, decode=True, first=first)[0]
+                value, st = self._read_open_file(fd, path, key, None, decode=True, first=first)
+                # A hint for the next read (stores tend to hold values of one size): no
+                # first read that would only be the start of a larger file.
+                self._large_values = st.st_size >= _ONE_READ_BYTES
+                return value
         finally:
             os.close(fd)
         return self._decode_value(first, key, path)
@@ -975,7 +982,7 @@ class FileDirDict(PersiDict):
             return False  # not a record of ours: stamp
         except OSError as exc:
             if exc.errno == errno.ENODATA:
-                self._record_deletion(opened)
+                self._start_deletion_record(opened)
             else:
                 self._deletion_records = False  # e.g. ENOTSUP: this file system keeps none
             return False
@@ -983,33 +990,39 @@ class FileDirDict(PersiDict):
     def _record_deletion(self, opened: _OpenDir | None) -> None:
         """Note in the directory's deletion record (under its lock) that a file left it now.
 
-        The record only ever grows, and is set a little ahead of the clock: while it is known
-        to be past now (``opened.deletions_recorded_until``), a delete writes nothing. The cost
-        is that new keys made in the folder before the record's time are stamped.
+        The record only grows. A delete that finds it past the clock writes nothing; one that
+        finds it behind (or absent) sets it a little ahead, so the deletes of the next moment
+        in the folder only read it. The cost is that new keys made in the folder before the
+        record's time are stamped.
         """
         if opened is None or not self._deletion_records:
             return
         now = time.time_ns()
-        if now < opened.deletions_recorded_until:
-            return
         try:
             try:
-                recorded = int(os.getxattr(opened.fd, _DELETION_RECORD))
-            except (OSError, ValueError):
-                recorded = 0  # none yet (or not ours): started now
-            if recorded <= now:
-                recorded = now + _DELETION_RECORD_AHEAD_NS
-                os.setxattr(opened.fd, _DELETION_RECORD, str(recorded).encode())
-            opened.deletions_recorded_until = recorded
+                if int(os.getxattr(opened.fd, _DELETION_RECORD)) > now:
+                    return
+            except ValueError:
+                pass  # not a record of ours: replaced
+            except OSError as exc:
+                if exc.errno != errno.ENODATA:
+                    raise
+            os.setxattr(opened.fd, _DELETION_RECORD, str(now + _DELETION_RECORD_AHEAD_NS).encode())
         except OSError:
             # No record can be kept here: this store stamps new keys from now on, and a record
-            # left from before, now stale, is removed, so that other writers start a new one
-            # (ahead of the clock, so past what any of them has seen).
+            # left from before, now stale, is removed, so that other writers start a new one.
             self._deletion_records = False
             try:
                 os.removexattr(opened.fd, _DELETION_RECORD)
             except OSError:
                 pass
+
+    def _start_deletion_record(self, opened: _OpenDir) -> None:
+        """Start the record of a folder that has none: its earlier deletions were all before now."""
+        try:
+            os.setxattr(opened.fd, _DELETION_RECORD, str(time.time_ns()).encode())
+        except OSError:
+            self._deletion_records = False  # none can be kept here: every new key is stamped
 
     def _stamp(
         self, fd: int, temp: str, dir_fd: int | None, st: os.stat_result, mtime: int, at_least: bool = False
