@@ -155,7 +155,8 @@ class MutableDictCached(CachedComponents):
         """
         with self._pair_lock:
             try:
-                cached_etag = self._etag_cache.read_entry(key)[0]
+                # An ETag is a str: nothing to copy.
+                cached_etag = self._etag_cache.read_value_uncopied(key)
             except KeyError:
                 return _NO_VALUE, None
             if type(cached_etag) is not str:

@@ -668,18 +668,25 @@ class FileDirDict(PersiDict):
 
     def read_entry(self, key: NonEmptySafeStrTuple) -> tuple[Any, str]:
         """Read the key's file: one ``open``, one ``fstat`` (see `PersiDict.read_entry`)."""
-        value, st = self._read_file(self._entry_path(key), key, None, decode=True)
+        value, st = self._read_file(self._entry_path(key), key, decode=True)
         return value, _etag_of(st)
 
     def read_entry_if_changed(
         self, key: NonEmptySafeStrTuple, etag: str
     ) -> tuple[Any, str] | ETagHasNotChangedFlag:
         """Read the key's file unless its ETag is ``etag``: an unchanged file costs one ``lstat``."""
-        read = self._read_file(self._entry_path(key), key, etag, decode=True)
-        if isinstance(read, ETagHasNotChangedFlag):
-            return read
-        value, st = read
-        return value, _etag_of(st)
+        path = self._entry_path(key)
+        try:
+            # The cache's revalidation, inline: most calls end here.
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and _etag_of(st) == etag:
+                return ETAG_HAS_NOT_CHANGED
+        except OSError:
+            pass  # absent or failing: the read below says which
+        value, st = self._read_file(path, key, decode=True)
+        new_etag = _etag_of(st)
+        # Replaced by the same version between the lstat and the open: still unchanged.
+        return ETAG_HAS_NOT_CHANGED if new_etag == etag else (value, new_etag)
 
     def _open_key_file(self, path: str, key: NonEmptySafeStrTuple) -> int:
         """Open the key's file for reading (KeyError if absent or a symlink)."""
@@ -710,7 +717,7 @@ class FileDirDict(PersiDict):
                 except OSError:
                     first = b""  # a directory, or a read error that the fstat path reports
             if not first or len(first) == _ONE_READ_BYTES:
-                value, st = self._read_open_file(fd, path, key, None, decode=True, first=first)
+                value, st = self._read_open_file(fd, path, key, decode=True, first=first)
                 # A hint for the next read (stores tend to hold values of one size): no
                 # first read that would only be the start of a larger file.
                 self._large_values = st.st_size >= _ONE_READ_BYTES
@@ -728,78 +735,33 @@ class FileDirDict(PersiDict):
 
     @overload
     def _read_file(
-        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: Literal[False]
+        self, path: str, key: NonEmptySafeStrTuple, *, decode: Literal[False]
     ) -> tuple[bytes, os.stat_result]: ...
 
     @overload
     def _read_file(
-        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: None, *, decode: bool
+        self, path: str, key: NonEmptySafeStrTuple, *, decode: bool
     ) -> tuple[Any, os.stat_result]: ...
 
-    @overload
-    def _read_file(
-        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str, *, decode: bool
-    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag: ...
-
-    def _read_file(
-        self, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
-    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag:
+    def _read_file(self, path: str, key: NonEmptySafeStrTuple, *, decode: bool) -> tuple[Any, os.stat_result]:
         """Return ``(value, stat)`` of the key's file (its stored bytes unless ``decode``).
 
         The stat is that of the open file, so ``_etag_of(stat)`` is the ETag of the bytes read.
-        Returns `ETAG_HAS_NOT_CHANGED` when the file's ETag is still ``if_etag_differs`` (never
-        without one: the overloads say so to the type checker).
         """
-        if if_etag_differs is not None:
-            # An unchanged file is answered by one lstat, without opening it (cache revalidation).
-            try:
-                st = os.lstat(path)
-            except (FileNotFoundError, NotADirectoryError):
-                raise KeyError(key) from None
-            except OSError as exc:
-                raise _os_error(exc, "lstat", path, key) from exc
-            if stat.S_ISREG(st.st_mode) and _etag_of(st) == if_etag_differs:
-                return ETAG_HAS_NOT_CHANGED
         fd = self._open_key_file(path, key)
         try:
-            return self._read_open_file(fd, path, key, if_etag_differs, decode=decode)
+            return self._read_open_file(fd, path, key, decode=decode)
         finally:
             os.close(fd)
 
-    @overload
     def _read_open_file(
-        self,
-        fd: int,
-        path: str,
-        key: NonEmptySafeStrTuple,
-        if_etag_differs: None,
-        *,
-        decode: bool,
-        first: bytes = ...,
-    ) -> tuple[Any, os.stat_result]: ...
-
-    @overload
-    def _read_open_file(
-        self, fd: int, path: str, key: NonEmptySafeStrTuple, if_etag_differs: str | None, *, decode: bool
-    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag: ...
-
-    def _read_open_file(
-        self,
-        fd: int,
-        path: str,
-        key: NonEmptySafeStrTuple,
-        if_etag_differs: str | None,
-        *,
-        decode: bool,
-        first: bytes = b"",
-    ) -> tuple[Any, os.stat_result] | ETagHasNotChangedFlag:
+        self, fd: int, path: str, key: NonEmptySafeStrTuple, *, decode: bool, first: bytes = b""
+    ) -> tuple[Any, os.stat_result]:
         """`_read_file` once the file is open (``first``: the bytes already read from it)."""
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise KeyError(key)
-            if if_etag_differs is not None and _etag_of(st) == if_etag_differs:
-                return ETAG_HAS_NOT_CHANGED
             if decode and st.st_size >= _STREAM_READ_MIN and self._streams:
                 # Large: the codec reads the value out of the file, without the file's bytes in
                 # memory beside the value (the first bytes tell whether it is compressed).
@@ -835,7 +797,7 @@ class FileDirDict(PersiDict):
     def read_bytes(self, key: KeyLike) -> bytes:
         """Return the bytes of ``key``'s file as stored (KeyError if absent)."""
         k = NonEmptySafeStrTuple(key)
-        data, _ = self._read_file(self._entry_path(k), k, None, decode=False)
+        data, _ = self._read_file(self._entry_path(k), k, decode=False)
         return data
 
     def write_entry(self, key: NonEmptySafeStrTuple, value: Any, *, only_if_absent: bool = False) -> str:
