@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import int_option, large_value_benchmark, measure_array_operation, run_if_child  # noqa: E402
 
-ROUNDS = 3
+ROUNDS = 6
 MEMORY_BUDGET = 0.1  # of the value's size
 SPEED_TARGET = 0.8
 
