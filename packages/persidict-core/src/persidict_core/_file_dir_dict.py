@@ -702,10 +702,10 @@ class FileDirDict(PersiDict):
     def _read_value(self, path: str, key: NonEmptySafeStrTuple) -> Any:
         """Return the value of the key's file, when no ETag is wanted.
 
-        A small file (below 120 KiB) takes one ``read`` and no ``fstat``: a read shorter than asked for, and
-        not empty, has read a whole regular file (files are replaced, never modified in
-        place). Anything else (empty, a read that filled the buffer, not a regular file) goes
-        on as `_read_file` does, with the file's ``fstat``.
+        A file below 120 KiB takes one ``read`` and no ``fstat``: a read shorter than asked
+        for, and not empty, has read a whole regular file (files are replaced, never modified
+        in place). Anything else (empty, a read that filled the buffer, not a regular file)
+        goes on as `_read_file` does, with the file's ``fstat``.
         """
         fd = self._open_key_file(path, key)
         try:
