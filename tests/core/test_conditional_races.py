@@ -260,20 +260,26 @@ def _count_stamps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return stamps
 
 
-@pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
-def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def xattr_folder(tmp_path: Path) -> Path:
+    """A folder whose file system keeps user extended attributes (where deletion records live)."""
+    if not hasattr(os, "getxattr"):
+        pytest.skip("deletion records need extended attributes")
     try:
         os.setxattr(tmp_path, "user.probe", b"1")
     except OSError:
         pytest.skip("this file system keeps no user extended attributes (every new key is stamped)")
+    return tmp_path
+
+
+def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = xattr_folder
     store = FileDirDict(base_dir=tmp_path, fsync=False)
     store["first"] = 1  # starts the folder's deletion record (and is stamped)
     assert os.getxattr(tmp_path, "user.persidict.deleted")
-    # Past the record (set 50 ms ahead of the clock) by more than one tick of the file
-    # system's clock.
-    time.sleep(0.1)
+    time.sleep(0.05)  # past the record by more than one tick of the file system's clock
     stamps = _count_stamps(monkeypatch)
     for number in range(50):
         store[f"k{number}"] = number
@@ -284,14 +290,10 @@ def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
     assert len(store) == 51
 
 
-@pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
 def test_a_burst_of_deletes_writes_the_deletion_record_once_and_it_stays_ahead_of_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    try:
-        os.setxattr(tmp_path, "user.probe", b"1")
-    except OSError:
-        pytest.skip("this file system keeps no user extended attributes (every new key is stamped)")
+    tmp_path = xattr_folder
     store = FileDirDict(base_dir=tmp_path, fsync=False)
     for number in range(40):
         store[f"k{number}"] = number
