@@ -91,9 +91,31 @@ def cas_worker(base_dir: str, writer: int, rounds: list[tuple[str, str]], barrie
     queue.put((writer, won))
 
 
+def recreate_worker(base_dir: str, rounds: int, barrier: Any, queue: Any) -> None:
+    """Write ``k`` (same size every time), then delete it, ``rounds`` times; report the ETags."""
+    store = FileDirDict(base_dir=base_dir, fsync=False)
+    etags = []
+    barrier.wait()
+    for _ in range(rounds):
+        etags.append(store.set_item_get_etag("k", "same size"))
+        store.discard("k")  # the other process may have deleted it first
+    queue.put(etags)
+
+
+def delete_and_wait_worker(base_dir: str, done: Any, may_exit: Any) -> None:
+    FileDirDict(base_dir=base_dir, fsync=False).discard("k")
+    done.put("deleted")
+    may_exit.wait(timeout=60)
+
+
 def run_all(processes: list[Any]) -> None:
     for process in processes:
         process.start()
+    run_all_joined(processes)
+
+
+def run_all_joined(processes: list[Any]) -> None:
+    """Wait for started processes; each must have exited cleanly."""
     for process in processes:
         process.join(timeout=300)
     assert [process.exitcode for process in processes] == [0] * len(processes)
@@ -248,6 +270,30 @@ def test_a_recreated_key_is_stamped_with_the_clock_so_it_cannot_repeat_an_etag(t
         assert etag == store.etag("k")
 
 
+def test_processes_deleting_and_recreating_one_key_never_repeat_an_etag(tmp_path: Path) -> None:
+    # One process's delete frees an inode that the other's next file of the same size may get
+    # back within one tick of the kernel's clock; the folder's deletion record, kept by both,
+    # makes that new file's mtime (and so its ETag) differ from every deleted version's. (A
+    # kernel with fine-grained file timestamps gives that on its own; the test below shows
+    # that the record is honoured across processes.)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    queue = context.Queue()
+    rounds = 400
+    workers = [
+        context.Process(target=recreate_worker, args=(str(tmp_path), rounds, barrier, queue))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    etags = [etag for _ in workers for etag in queue.get(timeout=300)]
+    run_all_joined(workers)
+    assert len(etags) == 2 * rounds
+    assert len(set(etags)) == len(etags)
+    inodes = [str(etag).rsplit(":", 1)[1] for etag in etags]
+    assert len(set(inodes)) < len(inodes)  # inodes were reused: the case a stat alone cannot tell
+
+
 def _count_stamps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     stamps: list[int] = []
     utime = os.utime
@@ -319,6 +365,29 @@ def test_a_burst_of_deletes_writes_the_deletion_record_once_and_it_stays_ahead_o
     assert 1 <= len(writes) <= 1 + elapsed // 50_000_000
     assert int(writes[0]) > started
     assert len(store) == 0
+
+
+def test_a_delete_in_another_process_makes_the_next_new_key_here_stamped(
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deletion record is read under the lock by every writer, so a delete by another
+    # process counts as one by this process would.
+    store = FileDirDict(base_dir=xattr_folder, fsync=False)
+    store["k"] = 1
+    store["other"] = 1
+    context = multiprocessing.get_context("spawn")
+    done, may_exit = context.Queue(), context.Event()
+    child = context.Process(target=delete_and_wait_worker, args=(str(xattr_folder), done, may_exit))
+    child.start()
+    try:
+        assert done.get(timeout=120) == "deleted"
+        stamps = _count_stamps(monkeypatch)
+        store["k"] = 2  # re-created well within the 50 ms the record is set ahead
+        assert len(stamps) == 1
+    finally:
+        may_exit.set()
+        run_all_joined([child])
+    assert store["k"] == 2
 
 
 @pytest.mark.skipif(not hasattr(os, "getxattr"), reason="deletion records need extended attributes")
