@@ -7,8 +7,8 @@ process, so both sides meet the same load. Protocol, one line each way: the pare
 back the time per call in seconds; an empty line ends the child.
 
 The workload and the timing are the parent's own functions (imported from
-``bench_conditional.py``, which here imports the earlier persidict-core), in a store of its own
-under the directory given as the argument.
+``bench_conditional.py``, which here imports the earlier persidict-core), in folders under the
+directory given as the argument, which the parent's stores share (with key names of their own).
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_conditional import VALUE, FileDirDict, new_keys, one_round, overwrite, read  # noqa: E402
+from bench_conditional import FileDirDict, new_keys, one_round, overwrite, read  # noqa: E402
 
 
 def main() -> None:
     work = sys.argv[1]
+    # The parent's store of the same fsync writes into the same folder, with its own key names.
     stores = {
-        fsync: FileDirDict(base_dir=os.path.join(work, f"before-{fsync}"), fsync=fsync)
+        fsync: FileDirDict(base_dir=os.path.join(work, f"fsync-{fsync}"), fsync=fsync)
         for fsync in (True, False)
     }
     calls = {}
     for fsync, store in stores.items():
-        store["same"] = VALUE
-        calls[fsync] = {"new": new_keys(store), "overwrite": overwrite(store), "read": read(store)}
+        calls[fsync] = {
+            "new": new_keys(store, "before"),
+            "overwrite": overwrite(store, "before"),
+            "read": read(store, "before"),
+        }
     for line in sys.stdin:
         if not line.strip():
             break

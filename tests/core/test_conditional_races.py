@@ -21,6 +21,7 @@ from persidict_core import (
     LocalDict,
     PersiDict,
 )
+from persidict_safestr import NonEmptySafeStrTuple
 
 COUNTER = ("shared", "counter")
 
@@ -408,6 +409,104 @@ def test_without_deletion_records_every_new_key_is_stamped(
         store[f"k{number}"] = number
         assert (tmp_path / f"k{number}.pkl").stat().st_mtime_ns >= before
     assert len(stamps) == 20
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, *names: str) -> dict[str, list[str]]:
+    """Record the first argument of every call of the ``os`` functions ``names``."""
+    calls: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        real = getattr(os, name)
+
+        def counting(*args: Any, __real: Any = real, __name: str = name, **kwargs: Any) -> Any:
+            calls[__name].append(str(args[0]))
+            return __real(*args, **kwargs)
+
+        monkeypatch.setattr(os, name, counting)
+    return calls
+
+
+def _key_names(calls: list[str]) -> list[str]:
+    return [name for name in calls if not os.path.basename(name).startswith(".#")]
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+def test_new_keys_are_linked_in_without_a_lookup_and_overwrites_look_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    store = FileDirDict(base_dir=tmp_path, fsync=fsync)
+    store["first"] = 0
+    calls = _count_calls(monkeypatch, "lstat", "link", "replace")
+    for number in range(20):
+        store[f"k{number}"] = number
+    # Each new key: one link (its own check), no lookup of the key's name, no rename.
+    assert len(calls["link"]) == 20
+    assert _key_names(calls["lstat"]) == []
+    assert calls["replace"] == []
+    for name in calls.values():
+        name.clear()
+    for number in range(20):
+        store["k0"] = -number
+    # The first overwrite finds the name taken; from then on the store looks first.
+    assert len(calls["link"]) == 1
+    assert len(_key_names(calls["lstat"])) == 20
+    assert len(calls["replace"]) == 20
+    for name in calls.values():
+        name.clear()
+    for number in range(20, 30):
+        store[f"k{number}"] = number
+    # A lookup that finds nothing turns the store back to linking new keys.
+    assert len(_key_names(calls["lstat"])) == 1
+    assert len(calls["link"]) == 9
+    assert dict(store.items()) == {("first",): 0, ("k0",): -19, **{(f"k{n}",): n for n in range(1, 30)}}
+    files = list(tmp_path.iterdir())
+    assert sorted(path.name for path in files) == sorted(f"{key[0]}.pkl" for key in store)  # no temp left
+    assert {path.stat().st_nlink for path in files} == {1}
+
+
+def test_overwrites_after_new_keys_keep_each_keys_mtime_increasing(tmp_path: Path) -> None:
+    # Every rewrite of "same" follows a new key, so it is tried as a link first, finds the
+    # name taken and takes the path of overwrites: its ETag must still be new each time.
+    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    etags, mtimes = [], []
+    for number in range(500):
+        store[f"new{number}"] = number
+        etags.append(store.set_item_get_etag("same", "equal size"))
+        mtimes.append((tmp_path / "same.pkl").stat().st_mtime_ns)
+        assert etags[-1] == store.etag("same")
+    assert len(set(etags)) == len(etags)
+    assert mtimes == sorted(set(mtimes))
+    assert store["same"] == "equal size" and len(store) == 501
+
+
+@pytest.mark.parametrize("locking", [True, False])
+def test_without_hard_links_writes_and_creations_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, locking: bool
+) -> None:
+    # A file system without hard links (FAT, some network shares) answers link with EPERM.
+    attempts: list[str] = []
+
+    def no_links(*args: Any, **kwargs: Any) -> None:
+        attempts.append(str(args[0]))
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store = FileDirDict(base_dir=tmp_path, fsync=False, locking=locking)
+    for number in range(10):
+        store[f"k{number}"] = number
+    assert store.setdefault("k1", "other") == 1
+    assert store.setdefault("fresh", "made") == "made"
+    assert (
+        store.set_item_if(
+            "fresh", value="again", condition=ETAG_IS_THE_SAME, expected_etag=ITEM_NOT_AVAILABLE
+        ).condition_was_satisfied
+        is False
+    )
+    # The store's own primitive, without the early check of the API above, refuses too.
+    assert store.write_entry_if_etag(NonEmptySafeStrTuple("fresh"), "again", ITEM_NOT_AVAILABLE) is None
+    assert store["fresh"] == "made"
+    assert len(attempts) == 1  # the store stopped trying after the first refusal
+    assert dict(store.items()) == {**{(f"k{n}",): n for n in range(10)}, ("fresh",): "made"}
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(f"{key[0]}.pkl" for key in store)
 
 
 @pytest.mark.parametrize("fsync", [False, True])

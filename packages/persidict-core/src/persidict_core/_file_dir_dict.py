@@ -143,12 +143,13 @@ class _OpenDir:
     full) is closed by its last user.
     """
 
-    __slots__ = ("fd", "path", "stale", "thread_lock", "users")
+    __slots__ = ("fd", "held", "path", "stale", "thread_lock", "users")
 
     def __init__(self, fd: int, path: str) -> None:
         self.fd = fd
         self.path = path
         self.thread_lock = threading.Lock()
+        self.held = _Held(fd, self.thread_lock, kept=True)  # what `_lock` returns, made once
         self.users = 1
         self.stale = False
 
@@ -515,6 +516,8 @@ class FileDirDict(PersiDict):
         # A subclass that reads its own way keeps every read going through its read_entry.
         self._plain_reads: bool = type(self).read_entry is FileDirDict.read_entry
         self._large_values = False  # see _read_value
+        # Plain writes link a new key's file in while the store writes new keys (_link_if_new).
+        self._hard_links = self._link_new_keys = True
         self._stripes: dict[str, int] = {}
         # Devices seen to keep mtimes to the nanosecond: a stamp there needs no read-back.
         self._exact_mtime_devs: set[int] = set()
@@ -818,7 +821,9 @@ class FileDirDict(PersiDict):
 
         The value goes to a temporary file first; only the check and the rename happen under
         the directory's lock. `ITEM_NOT_AVAILABLE` creates the file with ``link``, which fails
-        if the name exists, so creation is atomic even against writers that do not lock.
+        if the name exists, so creation is atomic even against writers that do not lock; so
+        does a plain write while the store is writing new keys (the link is its check). Where
+        hard links are not available, both rename under the lock instead.
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
@@ -840,6 +845,7 @@ class FileDirDict(PersiDict):
         dir_fd = None if opened is None else opened.fd
         target = path if opened is None else os.path.basename(path)
         held: _Held | None = None
+        linked = False
         try:
             try:
                 try:
@@ -871,21 +877,31 @@ class FileDirDict(PersiDict):
                             os.fsync(fd)
                     if self._locking:
                         held = self._lock(directory, opened)
-                        current = _lstat_or_none(target, dir_fd)
-                        if expected is not None and _regular_etag(current, path) != expected:
-                            os.close(fd)
-                            fd = -1
-                            os.unlink(temp, dir_fd=dir_fd)
-                            return None
-                        if current is None:
+                        if expected is None and self._link_new_keys:
+                            # Most likely a new key, as the last ones were: link it in (which fails
+                            # if the name exists) instead of looking first.
                             if not self._fsync and not self._deleted_before(opened, mtime):
-                                # A new file may get the inode of the key's deleted file, whose mtime
-                                # is unknown now but was not past the clock when set: stamp now.
                                 mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
-                        elif mtime <= current.st_mtime_ns:
-                            # Usually the file's own mtime (set by the write) is already past the
-                            # old one; within one clock tick it is not, and is stepped past it.
-                            mtime = self._stamp(fd, temp, dir_fd, st, current.st_mtime_ns + 1, at_least=True)
+                            linked = self._link_if_new(temp, target, dir_fd)
+                        if not linked:
+                            current = _lstat_or_none(target, dir_fd)
+                            if expected is not None and _regular_etag(current, path) != expected:
+                                os.close(fd)
+                                fd = -1
+                                os.unlink(temp, dir_fd=dir_fd)
+                                return None
+                            if current is None:
+                                self._link_new_keys = self._hard_links  # the store is writing new keys
+                                if not self._fsync and not self._deleted_before(opened, mtime):
+                                    # A new file may get the inode of the key's deleted file, whose
+                                    # mtime is unknown now but was not past the clock when set.
+                                    mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
+                            elif mtime <= current.st_mtime_ns:
+                                # Usually the file's own mtime (set by the write) is already past
+                                # the old one; within one clock tick it is not, and is stepped past.
+                                mtime = self._stamp(
+                                    fd, temp, dir_fd, st, current.st_mtime_ns + 1, at_least=True
+                                )
                     elif (
                         type(expected) is str
                         and _regular_etag(_lstat_or_none(target, dir_fd), path) != expected
@@ -898,13 +914,11 @@ class FileDirDict(PersiDict):
                 finally:
                     if fd >= 0:
                         os.close(fd)
-                if expected is ITEM_NOT_AVAILABLE:
-                    try:
-                        os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                    except FileExistsError:
-                        return None  # created meanwhile by a writer that does not lock
-                    finally:
-                        os.unlink(temp, dir_fd=dir_fd)
+                if linked:
+                    os.unlink(temp, dir_fd=dir_fd)
+                elif expected is ITEM_NOT_AVAILABLE:
+                    if not self._create(temp, target, dir_fd, locked=held is not None):
+                        return None  # the key has a file (under the lock: made by a writer without one)
                 else:
                     os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             except BaseException as exc:
@@ -924,6 +938,41 @@ class FileDirDict(PersiDict):
             if opened is not None:
                 _open_dirs.release(opened)
         return _etag_of(st, mtime)
+
+    def _link_if_new(self, temp: str, target: str, dir_fd: int | None) -> bool:
+        """Link the written file in as the key's file (under the lock) if the key has none.
+
+        A plain write of a new key costs one ``link`` this way instead of a lookup and a
+        ``rename`` (the link fails if the name exists, so it is its own check). True if linked;
+        False if the key has a file (the store is overwriting: later writes look first) or
+        this file system keeps no hard links (this store stops trying).
+        """
+        try:
+            os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            return True
+        except FileExistsError:
+            self._link_new_keys = False
+        except OSError:
+            self._hard_links = self._link_new_keys = False  # e.g. EPERM on FAT: rename instead
+        return False
+
+    def _create(self, temp: str, target: str, dir_fd: int | None, *, locked: bool) -> bool:
+        """Move the written file in as the key's file if the key has none; False if it has one.
+
+        With hard links the ``link`` is the check, atomic even against writers that do not
+        lock. Without them (e.g. FAT) the file is renamed in: atomic among writers that lock
+        (``locked``: the caller checked under the lock), best effort otherwise.
+        """
+        if self._hard_links:
+            linked = self._link_if_new(temp, target, dir_fd)
+            if linked or self._hard_links:  # linked, or the name was taken
+                os.unlink(temp, dir_fd=dir_fd)
+                return linked
+        if not locked and _lstat_or_none(target, dir_fd) is not None:
+            os.unlink(temp, dir_fd=dir_fd)
+            return False
+        os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return True
 
     def _deleted_before(self, opened: _OpenDir | None, mtime: int) -> bool:
         """Tell (under the lock) whether every file ever deleted from the directory is older than ``mtime``.
@@ -1030,7 +1079,7 @@ class FileDirDict(PersiDict):
             opened.thread_lock.acquire()
             try:
                 fcntl.flock(opened.fd, fcntl.LOCK_EX)
-                return _Held(opened.fd, opened.thread_lock, kept=True)
+                return opened.held
             except OSError as exc:
                 opened.thread_lock.release()
                 if exc.errno not in _DIR_LOCK_UNSUPPORTED:
