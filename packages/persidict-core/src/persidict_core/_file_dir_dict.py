@@ -880,8 +880,7 @@ class FileDirDict(PersiDict):
                         if expected is None and self._link_new_keys:
                             # Most likely a new key, as the last ones were: link it in (which fails
                             # if the name exists) instead of looking first.
-                            if not self._fsync and not self._deleted_before(opened, mtime):
-                                mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
+                            mtime = self._new_key_mtime(opened, fd, temp, st, mtime)
                             linked = self._link_if_new(temp, target, dir_fd)
                         if not linked:
                             current = _lstat_or_none(target, dir_fd)
@@ -892,10 +891,7 @@ class FileDirDict(PersiDict):
                                 return None
                             if current is None:
                                 self._link_new_keys = self._hard_links  # the store is writing new keys
-                                if not self._fsync and not self._deleted_before(opened, mtime):
-                                    # A new file may get the inode of the key's deleted file, whose
-                                    # mtime is unknown now but was not past the clock when set.
-                                    mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
+                                mtime = self._new_key_mtime(opened, fd, temp, st, mtime)
                             elif mtime <= current.st_mtime_ns:
                                 # Usually the file's own mtime (set by the write) is already past
                                 # the old one; within one clock tick it is not, and is stepped past.
@@ -938,6 +934,18 @@ class FileDirDict(PersiDict):
             if opened is not None:
                 _open_dirs.release(opened)
         return _etag_of(st, mtime)
+
+    def _new_key_mtime(
+        self, opened: _OpenDir | None, fd: int, temp: str, st: os.stat_result, mtime: int
+    ) -> int:
+        """The mtime a new key's file must have (under the lock): stamped with the clock if needed.
+
+        A new file may get the inode of the key's deleted file, whose mtime is unknown now but
+        was not past the clock when set; a file written with fsync was stamped already.
+        """
+        if self._fsync or self._deleted_before(opened, mtime):
+            return mtime
+        return self._stamp(fd, temp, None if opened is None else opened.fd, st, time.time_ns())
 
     def _link_if_new(self, temp: str, target: str, dir_fd: int | None) -> bool:
         """Link the written file in as the key's file (under the lock) if the key has none.
