@@ -223,13 +223,20 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_open_dirs)
 
 
-def _refuse_os_name(name: str, key: SafeStrTuple) -> None:
-    """Refuse a key whose file or folder name is one the listing skips (it would be hidden)."""
+def _refuse_os_name(name: str, key: SafeStrTuple, file_name: str | None = None) -> None:
+    """Refuse a key whose file or folder name is one the listing skips (it would be hidden).
+
+    ``file_name``: the name of a key's file (``name`` with the store's extension), checked
+    too. The extension starts with a dot, so the file name has a prefix the listing skips
+    exactly when ``name`` has.
+    """
     if is_os_name(name):
         raise ValueError(
             f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {name!r}, "
             "a name that operating systems and sync tools create, which the store never lists"
         )
+    if file_name is not None and file_name.lower() in OS_FILE_NAMES:
+        _refuse_os_name(file_name, key)
 
 
 # Files larger than this are read by the codec straight from the file (pickle.load: a large
@@ -596,11 +603,16 @@ class FileDirDict(PersiDict):
         paths = self._paths.get(key)
         if paths is None:
             directory = self._dir_path(key, len(key) - 1)
-            leaf = self._encode_name(key[-1], self._max_file_name) + self._extension
-            _refuse_os_name(leaf, key)
-            _refuse_os_name(leaf[: -len(self._extension)], key)
-            paths = (directory, os.path.join(directory, leaf))
-            length = len(os.fsencode(paths[1])) + _TEMP_EXTRA  # its temporary file's path is longer
+            name = self._encode_name(key[-1], self._max_file_name)
+            leaf = name + self._extension
+            _refuse_os_name(name, key, file_name=leaf)
+            # abspath leaves a separator at the end of a root directory only.
+            paths = (directory, (directory if directory[-1] == os.sep else directory + os.sep) + leaf)
+            # Its temporary file's path is longer. A character is at most 4 bytes in UTF-8: the
+            # exact length is needed only near the limit.
+            length = len(paths[1]) * 4 + _TEMP_EXTRA
+            if length > _PATH_MAX:
+                length = len(os.fsencode(paths[1])) + _TEMP_EXTRA
             if length > _PATH_MAX:
                 raise ValueError(
                     f"Key {repr(tuple(key))[:200]} is too long for this store: writing it needs a path of "
@@ -843,14 +855,15 @@ class FileDirDict(PersiDict):
         opened, temp, fd = self._open_temp(directory, path, key)
         # With the directory open, every call below names entries relative to it.
         dir_fd = None if opened is None else opened.fd
-        target = path if opened is None else os.path.basename(path)
+        target = path if opened is None else path.rpartition(os.sep)[2]  # the file's name
         held: _Held | None = None
         linked = False
         try:
             try:
                 try:
                     if data is None:
-                        writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
+                        # The part of a binary file pickle uses.
+                        writer: BinaryIO = _FdWriter(fd)  # type: ignore[assignment]
                         try:
                             serialize_to(
                                 writer, value, self._format, context=context, compression=self._compression
@@ -1181,7 +1194,7 @@ class FileDirDict(PersiDict):
         the open directory is None and the name a full path.
         """
         # Cut the file's name so that the temporary name fits in a directory entry too.
-        stem = f"{_TEMP_PREFIX}{os.path.basename(path)[: _NAME_MAX - _TEMP_EXTRA]}."
+        stem = f"{_TEMP_PREFIX}{path.rpartition(os.sep)[2][: _NAME_MAX - _TEMP_EXTRA]}."
         fresh = False
         for _ in range(4):
             temp = f"{stem}{_temp_tag(fresh)}{_TEMP_SUFFIX}"
@@ -1323,7 +1336,7 @@ class FileDirDict(PersiDict):
         try:
             # Relative to the locked directory: the file looked at is the one in the directory
             # that is locked, even if the path named another directory meanwhile.
-            name, dir_fd = (path, None) if opened is None else (os.path.basename(path), opened.fd)
+            name, dir_fd = (path, None) if opened is None else (path.rpartition(os.sep)[2], opened.fd)
             if expected is not None:
                 st = _lstat_or_none(name, dir_fd)
                 if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:

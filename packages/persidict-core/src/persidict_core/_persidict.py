@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, Sequence, ValuesView
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar, cast
 
 from persidict_safestr import NonEmptySafeStrTuple, SafeStrTuple
 
@@ -150,6 +150,10 @@ def _check_n_retries(n_retries: object) -> None:
         raise TypeError(f"n_retries must be an int >= 0 or None, got {n_retries!r}")
     if n_retries < 0:
         raise ValueError(f"n_retries must be an int >= 0 or None, got {n_retries!r}")
+
+
+_BUILTIN_VALUE_TYPES: Final = frozenset({dict, list, tuple, str, bytes, int, float, bool, type(None), set})
+"""Exact types of the most common values, which no store or joker can have."""
 
 
 class PersiDict(MutableMapping[Any, Any], ABC):
@@ -644,10 +648,13 @@ class PersiDict(MutableMapping[Any, Any], ABC):
 
     # ----------------------------------------------------------------- value checks
     def _check_value(self, key: NonEmptySafeStrTuple, value: Any) -> None:
-        if isinstance(value, PersiDict):
-            raise TypeError(f"A PersiDict cannot be stored as a value (key {key!r})")
-        if isinstance(value, Joker):
-            raise TypeError(f"A joker cannot be stored as a value (key {key!r})")
+        # A value of a built-in type is neither a store nor a joker: no isinstance against the
+        # abstract PersiDict (a call into the abc machinery) for the most common values.
+        if type(value) not in _BUILTIN_VALUE_TYPES:
+            if isinstance(value, PersiDict):
+                raise TypeError(f"A PersiDict cannot be stored as a value (key {key!r})")
+            if isinstance(value, Joker):
+                raise TypeError(f"A joker cannot be stored as a value (key {key!r})")
         if self._value_class is not None and not isinstance(value, self._value_class):
             raise TypeError(
                 f"Values of this store must be instances of {self._value_class.__name__}, "
