@@ -1,14 +1,15 @@
 """Rounds of plain FileDirDict writes and reads, timed in this interpreter, on request.
 
 ``bench_conditional.py`` runs this script in an environment holding persidict-core as it was
-before writers took a lock, and alternates its own rounds with the rounds asked of this
+before writers took a lock (and, to check its method, in its own interpreter), and alternates its own rounds with the rounds asked of this
 process, so both sides meet the same load. Protocol, one line each way: the parent writes
 ``<operation> <fsync 0|1> <calls>`` (operation: ``new``, ``overwrite`` or ``read``) and reads
 back the time per call in seconds; an empty line ends the child.
 
 The workload and the timing are the parent's own functions (imported from
 ``bench_conditional.py``, which here imports the earlier persidict-core), in folders under the
-directory given as the argument, which the parent's stores share (with key names of their own).
+directory given as the first argument, which the parent's stores share: each side's key names
+start with a prefix of its own (the second argument, ``before`` if not given).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench_conditional import FileDirDict, new_keys, one_round, overwrite, read 
 
 def main() -> None:
     work = sys.argv[1]
+    side = sys.argv[2] if len(sys.argv) > 2 else "before"  # the prefix of this process's key names
     # The parent's store of the same fsync writes into the same folder, with its own key names.
     stores = {
         fsync: FileDirDict(base_dir=os.path.join(work, f"fsync-{fsync}"), fsync=fsync)
@@ -32,9 +34,9 @@ def main() -> None:
     calls = {}
     for fsync, store in stores.items():
         calls[fsync] = {
-            "new": new_keys(store, "before"),
-            "overwrite": overwrite(store, "before"),
-            "read": read(store, "before"),
+            "new": new_keys(store, side),
+            "overwrite": overwrite(store, side),
+            "read": read(store, side),
         }
     for line in sys.stdin:
         if not line.strip():
