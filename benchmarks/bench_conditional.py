@@ -236,11 +236,14 @@ def measure_against_before(report: Report, tmp: Path) -> None:
     work = tmp / "before"
     work.mkdir()
     with child_rounds(python, work, "before") as before_round:
-        stores = {fsync: FileDirDict(base_dir=work / f"fsync-{fsync}", fsync=fsync) for fsync in (True, False)}
+        stores = {
+            fsync: FileDirDict(base_dir=work / f"fsync-{fsync}", fsync=fsync) for fsync in WRITE_TARGETS
+        }
         # New keys first: an overwrite frees the old file's inode, and on some file systems
         # (ext4 without a journal) new files cost more for a while after inodes were freed.
         for operation, maker in (("new", new_keys), ("overwrite", overwrite), ("read", read)):
-            for fsync, n in ((True, N_SYNC), (False, N_NOSYNC)) if operation != "read" else ((False, N_NOSYNC),):
+            for fsync in (True, False) if operation != "read" else (False,):
+                n = N_SYNC if fsync else N_NOSYNC
                 ours, before = paired_rounds(
                     functools.partial(one_round, maker(stores[fsync], "today"), n),
                     functools.partial(before_round, operation, fsync, n),

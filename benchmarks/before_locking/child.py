@@ -1,10 +1,11 @@
 """Rounds of plain FileDirDict writes and reads, timed in this interpreter, on request.
 
 ``bench_conditional.py`` runs this script in an environment holding persidict-core as it was
-before writers took a lock (and, to check its method, in its own interpreter), and alternates its own rounds with the rounds asked of this
-process, so both sides meet the same load. Protocol, one line each way: the parent writes
-``<operation> <fsync 0|1> <calls>`` (operation: ``new``, ``overwrite`` or ``read``) and reads
-back the time per call in seconds; an empty line ends the child.
+before writers took a lock (and, to check its method, in its own interpreter), and alternates
+its own rounds with the rounds asked of this process, so both sides meet the same load.
+Protocol, one line each way: the parent writes ``<operation> <fsync 0|1> <calls>``
+(operation: ``new``, ``overwrite`` or ``read``) and reads back the time per call in seconds;
+an empty line ends the child.
 
 The workload and the timing are the parent's own functions (imported from
 ``bench_conditional.py``, which here imports the earlier persidict-core), in folders under the

@@ -255,13 +255,17 @@ def test_equal_size_rewrites_with_reused_inodes_never_repeat_an_etag(tmp_path: P
     assert len(set(inodes)) < len(inodes)
 
 
-def test_a_recreated_key_is_stamped_with_the_clock_so_it_cannot_repeat_an_etag(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fsync", [False, True])
+def test_a_recreated_key_is_stamped_with_the_clock_so_it_cannot_repeat_an_etag(
+    tmp_path: Path, fsync: bool
+) -> None:
     # A deleted key's mtime was not past the clock when it was set, so a new file stamped with
     # the clock's present time is past it even if it gets the same inode and size. The file's
     # own mtime (the kernel's coarse clock) can lag behind the deletion; it is kept only when
-    # it is past the folder's latest deletion.
-    store = FileDirDict(base_dir=tmp_path, fsync=False)
-    for _ in range(300):
+    # it is past the folder's latest deletion. With fsync the record is read before the sync
+    # and the lock (deletes write it before they unlink).
+    store = FileDirDict(base_dir=tmp_path, fsync=fsync)
+    for _ in range(300 if not fsync else 100):
         store["k"] = "v"
         old = (tmp_path / "k.pkl").stat()
         del store["k"]
@@ -319,12 +323,17 @@ def xattr_folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.parametrize("fsync", [False, True])
 def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
-    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
 ) -> None:
     tmp_path = xattr_folder
-    store = FileDirDict(base_dir=tmp_path, fsync=False)
+    store = FileDirDict(base_dir=tmp_path, fsync=fsync)
     store["first"] = 1  # starts the folder's deletion record (and is stamped)
+    if fsync:
+        # The first write read the record before its sync, without the lock, and found none:
+        # the next one (under the lock) starts it.
+        store["second"] = 2
     assert os.getxattr(tmp_path, "user.persidict.deleted")
     time.sleep(0.05)  # past the record by more than one tick of the file system's clock
     stamps = _count_stamps(monkeypatch)
@@ -334,7 +343,42 @@ def test_new_keys_in_a_folder_without_recent_deletions_need_no_stamp(
     del store["k0"]
     store["k0"] = 0  # re-created at once: stamped
     assert len(stamps) == 1
-    assert len(store) == 51
+    assert len(store) == 51 + fsync
+
+
+def test_a_delete_writes_the_deletion_record_before_it_unlinks(
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer with fsync reads the record without the lock, after its new file exists: every
+    # deletion that freed an inode that file may have got must be in the record by then.
+    store = FileDirDict(base_dir=xattr_folder, fsync=False)
+    for number in range(6):
+        store[f"k{number}"] = number
+    time.sleep(0.1)  # past the record that the first write started
+    seen: list[tuple[str, int]] = []
+    unlink = os.unlink
+    started = 0
+
+    def checking_unlink(path: Any, *args: Any, **kwargs: Any) -> None:
+        if str(path).endswith(".pkl") and not os.path.basename(str(path)).startswith(".#"):
+            seen.append((str(path), int(os.getxattr(xattr_folder, "user.persidict.deleted")) - started))
+        unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", checking_unlink)
+    for number, delete in enumerate(
+        (
+            lambda: store.__delitem__("k0"),
+            lambda: store.discard("k1"),
+            lambda: store.discard_if("k2", condition=ETAG_IS_THE_SAME, expected_etag=store.etag("k2")),
+            lambda: store.pop("k3"),
+            lambda: store.clear(),
+        )
+    ):
+        started = time.time_ns()
+        delete()
+        assert seen and all(ahead >= 0 for _, ahead in seen), (number, seen)
+        seen.clear()
+    assert len(store) == 0
 
 
 def test_a_burst_of_deletes_writes_the_deletion_record_once_and_it_stays_ahead_of_them(
@@ -368,12 +412,13 @@ def test_a_burst_of_deletes_writes_the_deletion_record_once_and_it_stays_ahead_o
     assert len(store) == 0
 
 
+@pytest.mark.parametrize("fsync", [False, True])
 def test_a_delete_in_another_process_makes_the_next_new_key_here_stamped(
-    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch
+    xattr_folder: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
 ) -> None:
-    # The deletion record is read under the lock by every writer, so a delete by another
-    # process counts as one by this process would.
-    store = FileDirDict(base_dir=xattr_folder, fsync=False)
+    # The deletion record is read by every writer (under the lock, or before the sync with
+    # fsync), so a delete by another process counts as one by this process would.
+    store = FileDirDict(base_dir=xattr_folder, fsync=fsync)
     store["k"] = 1
     store["other"] = 1
     context = multiprocessing.get_context("spawn")

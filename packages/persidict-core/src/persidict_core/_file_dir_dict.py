@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, overload
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -520,6 +520,7 @@ class FileDirDict(PersiDict):
         self._lock_files = sys.platform == "win32"  # no directory locks there
         # Directories' deletion records (see `_deleted_before`): Linux extended attributes.
         self._deletion_records: bool = self._locking and hasattr(os, "getxattr")
+        self._deletion_record_missing = False  # a check without the lock found a folder without one
         # A subclass that reads its own way keeps every read going through its read_entry.
         self._plain_reads: bool = type(self).read_entry is FileDirDict.read_entry
         self._large_values = False  # see _read_value
@@ -877,11 +878,20 @@ class FileDirDict(PersiDict):
                             written = os.write(fd, view)
                             view = view[written:]
                     if self._locking and self._fsync:
-                        # Stamp the modification time before the sync, so the stamp is as durable
-                        # as the data (a change after it would also cost a second journal commit);
-                        # it is checked against the file being replaced once the lock is held.
+                        # Settle the modification time before the sync, so that it is as durable
+                        # as the data (a change after it would cost a second sync). A new key's
+                        # file whose own mtime is past the deletion record keeps it (the record
+                        # can be read before the lock: see `_deleted_before`); any other is
+                        # stamped with the clock, and checked against the file it replaces once
+                        # the lock is held.
                         st = os.fstat(fd)
-                        mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
+                        mtime = st.st_mtime_ns
+                        if not (
+                            expected is None
+                            and self._link_new_keys
+                            and self._deleted_before(opened, mtime, locked=False)
+                        ):
+                            mtime = self._stamp(fd, temp, dir_fd, st, time.time_ns())
                         os.fsync(fd)
                     else:
                         st = os.fstat(fd)
@@ -911,6 +921,8 @@ class FileDirDict(PersiDict):
                                 mtime = self._stamp(
                                     fd, temp, dir_fd, st, current.st_mtime_ns + 1, at_least=True
                                 )
+                                if self._fsync:
+                                    os.fsync(fd)  # the step, as durable as the data
                     elif (
                         type(expected) is str
                         and _regular_etag(_lstat_or_none(target, dir_fd), path) != expected
@@ -954,9 +966,14 @@ class FileDirDict(PersiDict):
         """The mtime a new key's file must have (under the lock): stamped with the clock if needed.
 
         A new file may get the inode of the key's deleted file, whose mtime is unknown now but
-        was not past the clock when set; a file written with fsync was stamped already.
+        was not past the clock when set. A file written with fsync was settled before its sync.
         """
-        if self._fsync or self._deleted_before(opened, mtime):
+        if self._fsync:
+            if self._deletion_record_missing:
+                self._deletion_record_missing = False
+                self._deleted_before(opened, mtime)  # starts a missing record, under the lock
+            return mtime
+        if self._deleted_before(opened, mtime):
             return mtime
         return self._stamp(fd, temp, None if opened is None else opened.fd, st, time.time_ns())
 
@@ -995,16 +1012,20 @@ class FileDirDict(PersiDict):
         os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         return True
 
-    def _deleted_before(self, opened: _OpenDir | None, mtime: int) -> bool:
-        """Tell (under the lock) whether every file ever deleted from the directory is older than ``mtime``.
+    def _deleted_before(self, opened: _OpenDir | None, mtime: int, *, locked: bool = True) -> bool:
+        """Tell whether every file ever deleted from the directory is older than ``mtime``.
 
         Locked deletes keep the directory's deletion record (an extended attribute) at or past
         the time of each of them, and a deleted file's mtime was never past its deletion. So a
         new file whose own mtime is past the record cannot repeat the ETag of a deleted version
-        of its key, even in that version's reused inode, and needs no clock stamp. Without a
-        record (a folder made by another tool, or an earlier version of this one) the answer
-        is no, and a record is started: a folder's earlier deletions were all before now.
-        False wherever extended attributes are not available (then every new key is stamped).
+        of its key, even in that version's reused inode, and needs no clock stamp. Deletes write
+        the record before they unlink, so the record may be read without the lock once the new
+        file exists (``locked=False``): a file deleted later had an inode other than the new
+        file's, which was in use. Without a record (a folder made by another tool, or an
+        earlier version of this one) the answer is no, and a record is started under the lock
+        (a folder's earlier deletions were all before now; without the lock, the next locked
+        check starts it). False wherever extended attributes are not available (then every
+        new key is stamped).
         """
         if opened is None or not self._deletion_records:
             return False
@@ -1013,10 +1034,12 @@ class FileDirDict(PersiDict):
         except ValueError:
             return False  # not a record of ours: stamp
         except OSError as exc:
-            if exc.errno == errno.ENODATA:
+            if exc.errno != errno.ENODATA:
+                self._deletion_records = False  # e.g. ENOTSUP: this file system keeps none
+            elif locked:
                 self._start_deletion_record(opened)
             else:
-                self._deletion_records = False  # e.g. ENOTSUP: this file system keeps none
+                self._deletion_record_missing = True  # some folder has none: start it when locked
             return False
 
     def _record_deletion(self, opened: _OpenDir | None) -> None:
@@ -1341,8 +1364,10 @@ class FileDirDict(PersiDict):
                 st = _lstat_or_none(name, dir_fd)
                 if st is None or not stat.S_ISREG(st.st_mode) or _etag_of(st) != expected:
                     return False
-            os.unlink(name, dir_fd=dir_fd)
+            # Recorded before the unlink: a writer that reads the record without the lock
+            # (see `_deleted_before`) must see every deletion that freed an inode it may get.
             self._record_deletion(opened)
+            os.unlink(name, dir_fd=dir_fd)
             return True
         finally:
             self._unlock_after_delete(opened, held, directory)
@@ -1595,6 +1620,8 @@ class FileDirDict(PersiDict):
         dir_fd = None if opened is None else opened.fd
         deleted = False
         try:
+            if held is not None and names:
+                self._record_deletion(opened)  # before the unlinks, as in `_unlink_locked`
             for name in names:
                 try:
                     os.unlink(name if dir_fd is not None else os.path.join(directory, name), dir_fd=dir_fd)
@@ -1605,8 +1632,6 @@ class FileDirDict(PersiDict):
                 deleted = True
         finally:
             if held is not None:
-                if deleted:
-                    self._record_deletion(opened)
                 self._unlock_after_delete(opened, held, directory)
         return deleted
 
