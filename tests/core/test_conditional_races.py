@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import functools
 import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -365,15 +367,16 @@ def test_a_delete_writes_the_deletion_record_before_it_unlinks(
         unlink(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "unlink", checking_unlink)
-    for number, delete in enumerate(
-        (
-            lambda: store.__delitem__("k0"),
-            lambda: store.discard("k1"),
-            lambda: store.discard_if("k2", condition=ETAG_IS_THE_SAME, expected_etag=store.etag("k2")),
-            lambda: store.pop("k3"),
-            lambda: store.clear(),
-        )
-    ):
+    etag = store.etag("k2")
+    assert etag is not None
+    deletes: list[Callable[[], object]] = [
+        functools.partial(store.__delitem__, "k0"),
+        functools.partial(store.discard, "k1"),
+        functools.partial(store.discard_if, "k2", condition=ETAG_IS_THE_SAME, expected_etag=etag),
+        functools.partial(store.pop, "k3"),
+        store.clear,
+    ]
+    for number, delete in enumerate(deletes):
         started = time.time_ns()
         delete()
         assert seen and all(ahead >= 0 for _, ahead in seen), (number, seen)
