@@ -3,14 +3,15 @@
 * Plain writes and reads of today's store (``locking=True``, the default: the directory's lock
   around the rename, a strictly increasing mtime) against the same writes and reads of
   persidict-core as it was before writers took any lock (the tree of the commit named in
-  ``noxfile.py``, installed by ``nox -s bench`` in an environment of its own and driven round
-  by round through a child process), new keys and overwrites, with and without fsync. Targets:
+  ``noxfile.py``, installed by ``nox -s bench`` in an environment of its own), new keys and
+  overwrites, with and without fsync. Each side runs in a child process of its own
+  (``before_locking/child.py``), driven round by round. Targets:
   a write costs at most 5% more time with fsync (ratio >= 0.952), at most 10% without
   (ratio >= 0.909); a read at most 5% more (0.95). Our rounds and the earlier version's
   alternate, short and many, in one folder, and the median round of each counts, so a noisy
   neighbour or a slow file system hurts both alike.
 * For information, the method's own error: the same comparison of new keys with today's code
-  on both sides (a child running this interpreter), which should give 1.00x.
+  on both sides (two children running this interpreter), which should give 1.00x.
 * For information, the lock's own price: ``locking=True`` against ``locking=False`` of
   today's code (the unlocked path, no mtime step), which has every later speed-up of the write
   path too.
@@ -226,8 +227,9 @@ def measure_against_before(report: Report, tmp: Path) -> None:
     """Plain writes and reads of today's locked store against the store before locking existed.
 
     The earlier persidict-core shares our import name, so it runs in a child process of its
-    own environment (``before_locking/child.py``); our rounds and its rounds alternate, and
-    the median round of each counts (`paired_rounds`).
+    own environment (``before_locking/child.py``), and so does today's (the same script, run
+    by this interpreter): both sides are driven alike, their rounds alternate, and the median
+    round of each counts (`paired_rounds`).
     """
     python = before_locking_python()
     if python is None:
@@ -235,17 +237,17 @@ def measure_against_before(report: Report, tmp: Path) -> None:
         return
     work = tmp / "before"
     work.mkdir()
-    with child_rounds(python, work, "before") as before_round:
-        stores = {
-            fsync: FileDirDict(base_dir=work / f"fsync-{fsync}", fsync=fsync) for fsync in WRITE_TARGETS
-        }
+    with (
+        child_rounds(sys.executable, work, "today") as today_round,
+        child_rounds(python, work, "before") as before_round,
+    ):
         # New keys first: an overwrite frees the old file's inode, and on some file systems
         # (ext4 without a journal) new files cost more for a while after inodes were freed.
-        for operation, maker in (("new", new_keys), ("overwrite", overwrite), ("read", read)):
+        for operation in ("new", "overwrite", "read"):
             for fsync in (True, False) if operation != "read" else (False,):
                 n = N_SYNC if fsync else N_NOSYNC
                 ours, before = paired_rounds(
-                    functools.partial(one_round, maker(stores[fsync], "today"), n),
+                    functools.partial(today_round, operation, fsync, n),
                     functools.partial(before_round, operation, fsync, n),
                 )
                 report.add(
@@ -260,19 +262,22 @@ def measure_against_before(report: Report, tmp: Path) -> None:
 def measure_method_noise(report: Report, tmp: Path) -> None:
     """For information: the comparison above with today's code on both sides (ideally 1.00x).
 
-    The child runs this interpreter, so it imports the same persidict-core as this process;
-    what the ratio differs from 1.0 by is the method's own error in this run.
+    Two children of this interpreter, driven as the two sides above are: what their ratio
+    differs from 1.0 by is the method's own error in this run.
     """
     work = tmp / "same-code"
     work.mkdir()
-    with child_rounds(sys.executable, work, "child") as child_round:
-        for fsync, n in ((True, N_SYNC), (False, N_NOSYNC)):
-            store = FileDirDict(base_dir=work / f"fsync-{fsync}", fsync=fsync)
-            ours, child = paired_rounds(
-                functools.partial(one_round, new_keys(store, "today"), n),
-                functools.partial(child_round, "new", fsync, n),
+    with (
+        child_rounds(sys.executable, work, "today") as today_round,
+        child_rounds(sys.executable, work, "again") as again_round,
+    ):
+        for fsync in (True, False):
+            n = N_SYNC if fsync else N_NOSYNC
+            ours, again = paired_rounds(
+                functools.partial(today_round, "new", fsync, n),
+                functools.partial(again_round, "new", fsync, n),
             )
-            report.add(f"set new keys, fsync={fsync}, same code (method check)", ours, child, None)
+            report.add(f"set new keys, fsync={fsync}, same code (method check)", ours, again, None)
 
 
 def _increment(value: Any) -> Any:

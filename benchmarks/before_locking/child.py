@@ -1,16 +1,17 @@
 """Rounds of plain FileDirDict writes and reads, timed in this interpreter, on request.
 
-``bench_conditional.py`` runs this script in an environment holding persidict-core as it was
-before writers took a lock (and, to check its method, in its own interpreter), and alternates
-its own rounds with the rounds asked of this process, so both sides meet the same load.
-Protocol, one line each way: the parent writes ``<operation> <fsync 0|1> <calls>``
+``bench_conditional.py`` runs this script once in an environment holding persidict-core as it
+was before writers took a lock and once in its own interpreter (twice, to check its method),
+and alternates the rounds it asks of them, so both sides are driven alike and meet the same
+load. Protocol, one line each way: the parent writes ``<operation> <fsync 0|1> <calls>``
 (operation: ``new``, ``overwrite`` or ``read``) and reads back the time per call in seconds;
 an empty line ends the child.
 
 The workload and the timing are the parent's own functions (imported from
-``bench_conditional.py``, which here imports the earlier persidict-core), in folders under the
-directory given as the first argument, which the parent's stores share: each side's key names
-start with a prefix of its own (the second argument, ``before`` if not given).
+``bench_conditional.py``, which imports whichever persidict-core this interpreter has), in
+folders under the directory given as the first argument, which the other side's stores share:
+each side's key names start with a prefix of its own (the second argument, ``before`` if not
+given).
 """
 
 from __future__ import annotations
