@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Final, Literal, NamedTuple, cast, overload
 
 from persidict_safestr import (
     SAFE_CHARS,
@@ -863,8 +863,7 @@ class FileDirDict(PersiDict):
             try:
                 try:
                     if data is None:
-                        # The part of a binary file pickle uses.
-                        writer: BinaryIO = _FdWriter(fd)  # type: ignore[assignment]
+                        writer = cast(BinaryIO, _FdWriter(fd))  # the part of a binary file pickle uses
                         try:
                             serialize_to(
                                 writer, value, self._format, context=context, compression=self._compression
