@@ -94,9 +94,9 @@ def cas_worker(base_dir: str, writer: int, rounds: list[tuple[str, str]], barrie
     queue.put((writer, won))
 
 
-def recreate_worker(base_dir: str, rounds: int, barrier: Any, queue: Any) -> None:
+def recreate_worker(base_dir: str, rounds: int, barrier: Any, queue: Any, fsync: bool = False) -> None:
     """Write ``k`` (same size every time), then delete it, ``rounds`` times; report the ETags."""
-    store = FileDirDict(base_dir=base_dir, fsync=False)
+    store = FileDirDict(base_dir=base_dir, fsync=fsync)
     etags = []
     barrier.wait()
     for _ in range(rounds):
@@ -277,18 +277,20 @@ def test_a_recreated_key_is_stamped_with_the_clock_so_it_cannot_repeat_an_etag(
         assert etag == store.etag("k")
 
 
-def test_processes_deleting_and_recreating_one_key_never_repeat_an_etag(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fsync", [False, True])
+def test_processes_deleting_and_recreating_one_key_never_repeat_an_etag(tmp_path: Path, fsync: bool) -> None:
     # One process's delete frees an inode that the other's next file of the same size may get
     # back within one tick of the kernel's clock; the folder's deletion record, kept by both,
     # makes that new file's mtime (and so its ETag) differ from every deleted version's. (A
     # kernel with fine-grained file timestamps gives that on its own; the test below shows
-    # that the record is honoured across processes.)
+    # that the record is honoured across processes.) With fsync the writers read the record
+    # before the lock, which deletes written before they unlink make safe.
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     queue = context.Queue()
-    rounds = 400
+    rounds = 150 if fsync else 400
     workers = [
-        context.Process(target=recreate_worker, args=(str(tmp_path), rounds, barrier, queue))
+        context.Process(target=recreate_worker, args=(str(tmp_path), rounds, barrier, queue, fsync))
         for _ in range(2)
     ]
     for worker in workers:
