@@ -87,8 +87,8 @@ def paired_rounds(first: Callable[[], float], second: Callable[[], float]) -> tu
     system's (the disk's sync, the allocator's state after deletions nearby), and the best of
     many rounds is the luckiest of the disk, which one side can draw and the other not; the
     medians of rounds taken side by side meet the same disk. Run with the same code on both
-    sides, this method gives ratios within about 1% of 1.0 on the development VM, where the
-    best rounds gave 0.6-1.0.
+    sides, this method gives 0.97-1.02 on the development VM, where the best rounds gave
+    0.6-1.0.
     """
     times: tuple[list[float], list[float]] = ([], [])
     for round_number in range(ROUNDS):
@@ -104,7 +104,7 @@ def alternate(first: Callable[[], None], second: Callable[[], None], n: int) -> 
 
 @contextlib.contextmanager
 def one_cpu() -> Iterator[None]:
-    """Run this process, and the children it starts meanwhile, on the CPU it is on now.
+    """Run this process, and the children it starts meanwhile, on one CPU (its first allowed).
 
     Both sides of a comparison then run on the same core (the other cores' caches, clock and
     interrupts differ); without ``sched_setaffinity`` (macOS, Windows) nothing changes.
@@ -113,8 +113,7 @@ def one_cpu() -> Iterator[None]:
         yield
         return
     allowed = os.sched_getaffinity(0)
-    current = os.sched_getcpu() if hasattr(os, "sched_getcpu") else min(allowed)
-    os.sched_setaffinity(0, {current})
+    os.sched_setaffinity(0, {min(allowed)})
     try:
         yield
     finally:

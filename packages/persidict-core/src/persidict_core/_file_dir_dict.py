@@ -231,12 +231,15 @@ def _refuse_os_name(name: str, key: SafeStrTuple, file_name: str | None = None) 
     exactly when ``name`` has.
     """
     if is_os_name(name):
-        raise ValueError(
-            f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {name!r}, "
-            "a name that operating systems and sync tools create, which the store never lists"
-        )
-    if file_name is not None and file_name.lower() in OS_FILE_NAMES:
-        _refuse_os_name(file_name, key)
+        hidden = name
+    elif file_name is not None and file_name.lower() in OS_FILE_NAMES:
+        hidden = file_name
+    else:
+        return
+    raise ValueError(
+        f"Key {tuple(key)!r} cannot be stored in a FileDirDict: its path would hold {hidden!r}, "
+        "a name that operating systems and sync tools create, which the store never lists"
+    )
 
 
 # Files larger than this are read by the codec straight from the file (pickle.load: a large
