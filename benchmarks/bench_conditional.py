@@ -87,7 +87,7 @@ def paired_rounds(first: Callable[[], float], second: Callable[[], float]) -> tu
     system's (the disk's sync, the allocator's state after deletions nearby), and the best of
     many rounds is the luckiest of the disk, which one side can draw and the other not; the
     medians of rounds taken side by side meet the same disk. Run with the same code on both
-    sides, this method gives 0.97-1.02 on the development VM, where the best rounds gave
+    sides, this method gives 0.96-1.02 on the development VM, where the best rounds gave
     0.6-1.0.
     """
     times: tuple[list[float], list[float]] = ([], [])
