@@ -9,13 +9,10 @@ Pythons it finds (pyenv's too) on PATH first; importing this file changes nothin
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -416,7 +413,6 @@ def bench(session: nox.Session) -> None:
     """Run every benchmarks/bench_*.py (speed ratios against raw baselines); ``-- --no-fail`` reports only."""
     install(session, editable=False, groups=("bench",))
     _original_persidict_venv(session)
-    _before_locking_venv(session)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if not scripts:
         session.skip("no benchmarks/bench_*.py yet")
@@ -450,60 +446,5 @@ def _original_persidict_venv(session: nox.Session) -> None:
     except nox.command.CommandFailed:
         session.warn(f"Cannot install {ORIGINAL_PERSIDICT}: the benchmarks run without the comparison")
         shutil.rmtree(ORIGINAL_VENV, ignore_errors=True)
-        return
-    marker.touch()
-
-
-# The last commit before FileDirDict's writers took a lock: bench_conditional.py measures
-# today's plain writes and reads against this tree's, in the same run.
-BEFORE_LOCKING_COMMIT = "58171cc"
-BEFORE_LOCKING_VENV = ROOT / ".bench" / "before-locking-venv"
-BEFORE_LOCKING_PACKAGES = ("packages/safestr", "packages/persidict-core")
-
-
-def _before_locking_venv(session: nox.Session) -> None:
-    """Create .bench/before-locking-venv with persidict-safestr and -core of BEFORE_LOCKING_COMMIT.
-
-    Their sources come from this repository's history (``git archive``); without the history
-    (a source archive) the session warns and bench_conditional.py skips those rows.
-    """
-    python = BEFORE_LOCKING_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    marker = BEFORE_LOCKING_VENV / f"{BEFORE_LOCKING_COMMIT}.installed"
-    if marker.exists():
-        return
-    sources = ROOT / ".bench" / "before-locking-src"
-    shutil.rmtree(sources, ignore_errors=True)
-    sources.mkdir(parents=True)
-    try:
-        archive = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "archive",
-                BEFORE_LOCKING_COMMIT,
-                "packages/safestr",
-                "packages/persidict-core",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(sources, filter="data")  # our own history: plain files only
-        session.run("python", "-m", "venv", "--clear", str(BEFORE_LOCKING_VENV), silent=True)
-        session.run(
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            *(str(sources / package) for package in BEFORE_LOCKING_PACKAGES),
-            external=True,
-        )
-    except (OSError, subprocess.CalledProcessError, tarfile.TarError, nox.command.CommandFailed) as exc:
-        session.warn(
-            f"Cannot build persidict-core of {BEFORE_LOCKING_COMMIT} ({exc}): its comparison is skipped"
-        )
-        shutil.rmtree(BEFORE_LOCKING_VENV, ignore_errors=True)
         return
     marker.touch()

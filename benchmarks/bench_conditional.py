@@ -3,15 +3,11 @@
 * Plain writes and reads of today's store (``locking=True``, the default: the directory's lock
   around the rename, a strictly increasing mtime) against the same writes and reads of
   persidict-core as it was before writers took any lock (the tree of the commit named in
-  ``noxfile.py``, installed by ``nox -s bench`` in an environment of its own), new keys and
-  overwrites, with and without fsync. Each side runs in a child process of its own
-  (``before_locking/child.py``), driven round by round. Targets:
-  a write costs at most 5% more time with fsync (ratio >= 0.952), at most 10% without
-  (ratio >= 0.909); a read at most 5% more (0.95). Our rounds and the earlier version's
-  alternate, short and many, in one folder, and the median round of each counts, so a noisy
-  neighbour or a slow file system hurts both alike.
-* For information, the method's own error: the same comparison of new keys with today's code
-  on both sides (two children running this interpreter), which should give 1.00x.
+  ``before_locking``, imported beside today's under a name of its own), new keys and
+  overwrites, with and without fsync. Targets: a write costs at most 5% more time with fsync
+  (ratio >= 0.952), at most 10% without (ratio >= 0.909); a read at most 5% more (0.95).
+* For information, the method's own error: a second store of today's code, timed in the same
+  samples, against the first (ideally 1.00x).
 * For information, the lock's own price: ``locking=True`` against ``locking=False`` of
   today's code (the unlocked path, no mtime step), which has every later speed-up of the write
   path too.
@@ -21,92 +17,89 @@
   least 0.7x of the raw baseline. Both run with fsync off, so the file system's work is the
   same and the figure measures the protocol.
 
+The write and read rows are timed in one process pinned to one CPU, sample by sample: each
+sample times a few calls of every side, the sides in a random order, and the median sample of
+each side counts (`interleaved`). All sides write into one folder, with key names of their own.
+
 Run: ``python benchmarks/bench_conditional.py`` (``--no-fail`` to report without failing).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import multiprocessing
 import os
 import pickle
+import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import Report, header  # noqa: E402
+from before_locking import BEFORE_LOCKING_COMMIT, import_before_locking  # noqa: E402
 
 from persidict_core import ITEM_NOT_AVAILABLE, FileDirDict  # noqa: E402
 
 if sys.platform != "win32":
     import fcntl
 
-# Alternating rounds, ROUNDS of each side; a figure is the median round of each side (see
-# `paired_rounds`). Short rounds, many of them: a round's time follows the disk's state, which
-# drifts within seconds, and the two sides' rounds are next to each other in time.
-ROUNDS = 300
-N_SYNC = 5  # writes per round with fsync (each costs from a few hundred microseconds to ~2 ms)
-N_NOSYNC = 50
+# (samples, calls per sample) of each side, by operation and fsync. A write with fsync costs
+# from a few hundred microseconds to ~2 ms and is timed alone; the cheaper calls in groups,
+# so that the timer's own cost is negligible.
+SAMPLES = {
+    ("new", True): (3000, 1),
+    ("new", False): (4000, 5),
+    ("overwrite", True): (3000, 1),
+    ("overwrite", False): (4000, 5),
+    ("read", False): (4000, 20),
+}
 N_PROCESSES = 4
 N_TRANSFORMS = 300  # per process
 VALUE = {"user": "alice", "scores": list(range(20)), "active": True}
 
 
-def one_round(call: Callable[[], None], n: int) -> float:
-    """Time per call of ``n`` calls, the garbage collector paused, from a synced disk.
+def interleaved(calls: Sequence[Callable[[], object]], samples: int, per_sample: int) -> list[float]:
+    """Median time per call of each of ``calls``, over ``samples`` samples of each.
 
-    The untimed ``sync`` first writes back what earlier rounds (of either side) left dirty,
-    so that no round is throttled by the kernel's write-back of another's files.
+    A sample times ``per_sample`` calls of one function; each round takes one sample of every
+    function, in a random order. Sides timed this way meet the same process, CPU and disk
+    state (a write's time follows the disk's, which drifts within seconds), and none always
+    follows another: the order matters on a disk, where a write after another side's write
+    can cost more than after its own. The median, not the best sample: the best of thousands
+    is the disk's luckiest moment, which one side can draw and the other not. Measured with
+    the same code on two sides, this method gives 0.99-1.01 on the development VM.
     """
-    if hasattr(os, "sync"):
-        os.sync()
+    times: list[list[float]] = [[] for _ in calls]
+    order = list(range(len(calls)))
+    timer = time.perf_counter_ns
     gc.collect()
     gc.disable()
-    start = time.perf_counter()
-    for _ in range(n):
-        call()
-    elapsed = (time.perf_counter() - start) / n
-    gc.enable()
-    return elapsed
-
-
-def paired_rounds(first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
-    """Median time per call of each side, over `ROUNDS` alternating rounds (each call runs one).
-
-    The order flips every round (first, second, second, first, ...), so neither side always
-    follows the other. The median, not the best round: a write's time is mostly the file
-    system's (the disk's sync, the allocator's state after deletions nearby), and the best of
-    many rounds is the luckiest of the disk, which one side can draw and the other not; the
-    medians of rounds taken side by side meet the same disk. Run with the same code on both
-    sides, this method gives 0.96-1.02 on the development VM, where the best rounds gave
-    0.6-1.0.
-    """
-    times: tuple[list[float], list[float]] = ([], [])
-    for round_number in range(ROUNDS):
-        for index in (0, 1) if round_number % 2 else (1, 0):
-            times[index].append((first, second)[index]())
-    return statistics.median(times[0]), statistics.median(times[1])
-
-
-def alternate(first: Callable[[], None], second: Callable[[], None], n: int) -> tuple[float, float]:
-    """Median time per call of each function, in alternating rounds of ``n`` calls (`paired_rounds`)."""
-    return paired_rounds(lambda: one_round(first, n), lambda: one_round(second, n))
+    try:
+        for _ in range(samples):
+            random.shuffle(order)
+            for index in order:
+                call = calls[index]
+                start = timer()
+                for _ in range(per_sample):
+                    call()
+                times[index].append((timer() - start) / per_sample)
+    finally:
+        gc.enable()
+    return [statistics.median(side) / 1e9 for side in times]
 
 
 @contextlib.contextmanager
 def one_cpu() -> Iterator[None]:
-    """Run this process, and the children it starts meanwhile, on one CPU (its first allowed).
+    """Run this process on one CPU (its first allowed) meanwhile.
 
-    Both sides of a comparison then run on the same core (the other cores' caches, clock and
+    Every side of a comparison then runs on the same core (the other cores' caches, clock and
     interrupts differ); without ``sched_setaffinity`` (macOS, Windows) nothing changes.
     """
     if not hasattr(os, "sched_setaffinity"):
@@ -120,102 +113,31 @@ def one_cpu() -> Iterator[None]:
         os.sched_setaffinity(0, allowed)
 
 
-def new_keys(store: FileDirDict, side: str) -> Callable[[], None]:
-    """A function that writes the next new key of ``store`` each time it is called.
+def operation(store: Any, side: str, name: str) -> Callable[[], object]:
+    """A function doing one ``name`` operation (``new``, ``overwrite``, ``read``) on ``store``.
 
-    The two sides of a comparison write into one folder (``side`` keeps their names apart):
-    the file system's work for a new file depends on where its folder lies on the disk (ext4
-    looks for a free inode near the folder's and skips the recently freed ones it finds there,
-    reading each), which two folders do not share.
+    ``new`` writes the next new key each time; ``overwrite`` and ``read`` the key
+    ``side + "same"``. The sides of a comparison share one folder (``side`` keeps their names
+    apart): the file system's work for a new file depends on where its folder lies on the disk
+    (ext4 looks for a free inode near the folder's and skips the recently freed ones it finds
+    there, reading each), which two folders do not share.
     """
-    counter = iter(range(10**9))
+    if name == "new":
+        counter = iter(range(10**9))
 
-    def write() -> None:
-        store[f"{side}{next(counter)}"] = VALUE
+        def write_new() -> None:
+            store[f"{side}{next(counter)}"] = VALUE
 
-    return write
-
-
-def overwrite(store: FileDirDict, side: str) -> Callable[[], None]:
-    """A function that writes the key ``side + "same"`` of ``store`` again each time it is called."""
+        return write_new
     key = f"{side}same"
     store[key] = VALUE
+    if name == "overwrite":
 
-    def write() -> None:
-        store[key] = VALUE
+        def write_again() -> None:
+            store[key] = VALUE
 
-    return write
-
-
-def read(store: FileDirDict, side: str) -> Callable[[], None]:
-    """A function that reads the key ``side + "same"`` of ``store`` each time it is called."""
-    key = f"{side}same"
-    store[key] = VALUE
-
-    def read_same() -> None:
-        store[key]
-
-    return read_same
-
-
-def measure_writes(report: Report, tmp: Path) -> None:
-    """Locked writes against the unlocked path of the same code: the lock's own price (no target)."""
-    for fsync, n in ((True, N_SYNC), (False, N_NOSYNC)):
-        locked = FileDirDict(base_dir=tmp / f"writes-{fsync}", fsync=fsync)
-        unlocked = FileDirDict(base_dir=tmp / f"writes-{fsync}", fsync=fsync, locking=False)
-        for label, make in (("set new keys", new_keys), ("overwrite", overwrite)):
-            ours, base = alternate(make(locked, "locked"), make(unlocked, "unlocked"), n)
-            report.add(f"{label}, fsync={fsync}, locking vs none", ours, base, None)
-        if not fsync:
-            ours, base = alternate(read(locked, "locked"), read(unlocked, "unlocked"), n)
-            report.add("read, locking vs none (readers never lock)", ours, base, None)
-
-
-BEFORE_LOCKING_CHILD = Path(__file__).resolve().parent / "before_locking" / "child.py"
-BEFORE_LOCKING_VENV = Path(__file__).resolve().parent.parent / ".bench" / "before-locking-venv"
-
-
-def before_locking_python() -> str | None:
-    """The interpreter of the environment holding persidict-core as it was before locking.
-
-    ``PERSIDICT_BEFORE_LOCKING_PYTHON`` if set, else ``.bench/before-locking-venv`` (made by
-    ``nox -s bench``); None if neither exists.
-    """
-    python = os.environ.get("PERSIDICT_BEFORE_LOCKING_PYTHON") or str(
-        BEFORE_LOCKING_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    )
-    return python if os.path.exists(python) else None
-
-
-@contextlib.contextmanager
-def child_rounds(python: str, work: Path, side: str) -> Iterator[Callable[[str, bool, int], float]]:
-    """Run ``before_locking/child.py`` in ``python``; yield ``round(operation, fsync, n)``.
-
-    Each call has the child time one round of ``n`` calls of ``operation`` on its store of
-    that ``fsync``, in the folders under ``work`` that ours share (its key names start with
-    ``side``), and returns the child's time per call.
-    """
-    child = subprocess.Popen(
-        [python, str(BEFORE_LOCKING_CHILD), str(work), side],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=work,  # not this repository: the child must import its own environment's persidict-core
-    )
-    assert child.stdin is not None and child.stdout is not None
-    stdin, stdout = child.stdin, child.stdout
-
-    def child_round(operation: str, fsync: bool, n: int) -> float:
-        stdin.write(f"{operation} {int(fsync)} {n}\n")
-        stdin.flush()
-        return float(stdout.readline())
-
-    try:
-        yield child_round
-    finally:
-        stdin.write("\n")
-        stdin.close()
-        child.wait(timeout=60)
+        return write_again
+    return lambda: store[key]
 
 
 WRITE_TARGETS = {True: 1 / 1.05, False: 1 / 1.10}  # at most 5% more time with fsync, 10% without
@@ -225,58 +147,49 @@ LABELS = {"new": "set new keys", "overwrite": "overwrite", "read": "read"}
 def measure_against_before(report: Report, tmp: Path) -> None:
     """Plain writes and reads of today's locked store against the store before locking existed.
 
-    The earlier persidict-core shares our import name, so it runs in a child process of its
-    own environment (``before_locking/child.py``), and so does today's (the same script, run
-    by this interpreter): both sides are driven alike, their rounds alternate, and the median
-    round of each counts (`paired_rounds`).
+    Three stores in one folder per row, timed in the same samples (`interleaved`): today's,
+    a second of today's (the method check) and the earlier version's. New keys first: an
+    overwrite frees the old file's inode, and on some file systems (ext4 without a journal)
+    new files cost more for a while after inodes were freed.
     """
-    python = before_locking_python()
-    if python is None:
-        print("(no environment with persidict-core before locking: `nox -s bench` makes one; rows skipped)")
+    before = import_before_locking(tmp / "before-locking")
+    if before is None:
         return
-    work = tmp / "before"
-    work.mkdir()
-    with (
-        child_rounds(sys.executable, work, "today") as today_round,
-        child_rounds(python, work, "before") as before_round,
-    ):
-        # New keys first: an overwrite frees the old file's inode, and on some file systems
-        # (ext4 without a journal) new files cost more for a while after inodes were freed.
-        for operation in ("new", "overwrite", "read"):
-            for fsync in (True, False) if operation != "read" else (False,):
-                n = N_SYNC if fsync else N_NOSYNC
-                ours, before = paired_rounds(
-                    functools.partial(today_round, operation, fsync, n),
-                    functools.partial(before_round, operation, fsync, n),
-                )
-                report.add(
-                    f"{LABELS[operation]}, fsync={fsync}, vs before locking",
-                    ours,
-                    before,
-                    WRITE_TARGETS[fsync] if operation != "read" else 0.95,
-                    note="(persidict-core before writers locked, same run)",
-                )
+    for (name, fsync), (samples, per_sample) in SAMPLES.items():
+        folder = tmp / f"{name}-{fsync}"
+        stores = (
+            FileDirDict(base_dir=folder, fsync=fsync),
+            FileDirDict(base_dir=folder, fsync=fsync),
+            before.FileDirDict(base_dir=folder, fsync=fsync),
+        )
+        calls = [
+            operation(store, side, name)
+            for store, side in zip(stores, ("today", "again", "before"), strict=True)
+        ]
+        ours, again, earlier = interleaved(calls, samples, per_sample)
+        report.add(
+            f"{LABELS[name]}, fsync={fsync}, vs before locking",
+            ours,
+            earlier,
+            WRITE_TARGETS[fsync] if name != "read" else 0.95,
+            note=f"(persidict-core {BEFORE_LOCKING_COMMIT}, same samples)",
+        )
+        report.add(f"{LABELS[name]}, fsync={fsync}, same code (method check)", ours, again, None)
 
 
-def measure_method_noise(report: Report, tmp: Path) -> None:
-    """For information: the comparison above with today's code on both sides (ideally 1.00x).
-
-    Two children of this interpreter, driven as the two sides above are: what their ratio
-    differs from 1.0 by is the method's own error in this run.
-    """
-    work = tmp / "same-code"
-    work.mkdir()
-    with (
-        child_rounds(sys.executable, work, "today") as today_round,
-        child_rounds(sys.executable, work, "again") as again_round,
-    ):
-        for fsync in (True, False):
-            n = N_SYNC if fsync else N_NOSYNC
-            ours, again = paired_rounds(
-                functools.partial(today_round, "new", fsync, n),
-                functools.partial(again_round, "new", fsync, n),
-            )
-            report.add(f"set new keys, fsync={fsync}, same code (method check)", ours, again, None)
+def measure_writes(report: Report, tmp: Path) -> None:
+    """Locked writes against the unlocked path of the same code: the lock's own price (no target)."""
+    for (name, fsync), (samples, per_sample) in SAMPLES.items():
+        folder = tmp / f"writes-{name}-{fsync}"
+        locked = FileDirDict(base_dir=folder, fsync=fsync)
+        unlocked = FileDirDict(base_dir=folder, fsync=fsync, locking=False)
+        ours, base = interleaved(
+            [operation(locked, "locked", name), operation(unlocked, "unlocked", name)],
+            samples // 2,
+            per_sample,
+        )
+        label = "read, locking vs none (readers never lock)" if name == "read" else None
+        report.add(label or f"{LABELS[name]}, fsync={fsync}, locking vs none", ours, base, None)
 
 
 def _increment(value: Any) -> Any:
@@ -361,7 +274,6 @@ def main() -> int:
     report = header("conditional")
     with tempfile.TemporaryDirectory() as tmp:
         with one_cpu():
-            measure_method_noise(report, Path(tmp))
             measure_against_before(report, Path(tmp))
             measure_writes(report, Path(tmp))
         measure_transform(report, Path(tmp))

@@ -667,3 +667,20 @@ def test_forked_children_do_not_share_their_parents_directory_locks(tmp_path: Pa
         child.join(timeout=240)
         assert child.exitcode == 0
     assert FileDirDict(base_dir=str(tmp_path), fsync=False)[COUNTER] == 1600
+
+
+@pytest.mark.parametrize("locking", [True, False])
+def test_a_conditional_write_whose_race_is_already_lost_writes_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, locking: bool
+) -> None:
+    # A stale ETag is refused after one lstat: no file is opened, no lock taken.
+    store = FileDirDict(base_dir=tmp_path, fsync=False, locking=locking)
+    stale = store.set_item_get_etag("k", 1)
+    store["k"] = 2
+    calls = _count_calls(monkeypatch, "open", "lstat")
+    assert store.write_entry_if_etag(NonEmptySafeStrTuple("k"), 3, stale) is None
+    assert calls["open"] == []
+    assert len(calls["lstat"]) == 1
+    result = store.transform_item("k", transformer=lambda value: value + 10)
+    assert result.new_value == 12 and store["k"] == 12
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["k.pkl"]

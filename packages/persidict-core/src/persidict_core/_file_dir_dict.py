@@ -828,8 +828,6 @@ class FileDirDict(PersiDict):
     def write_entry_if_etag(
         self, key: NonEmptySafeStrTuple, value: Any, expected_etag: ETagValue | ItemNotAvailableFlag
     ) -> str | None:
-        # No early check here: the callers have just observed the ETag they expect, and the
-        # check that counts is the one under the lock.
         return self._put(key, value, expected_etag)
 
     def _put(self, key: NonEmptySafeStrTuple, value: Any, expected: ETagIfExists | None) -> str | None:
@@ -843,6 +841,10 @@ class FileDirDict(PersiDict):
         Returns None when the condition does not hold.
         """
         directory, path = self._file_path(key)
+        if type(expected) is str and _regular_etag(_lstat_or_none(path), path) != expected:
+            # A race lost already (under contention, often) costs one lstat, not a temporary
+            # file: ETags never repeat, so the check under the lock would fail as well.
+            return None
         context = _location_text(key, path)
         # A format that streams writes straight into the temporary file (a large value is never
         # held as bytes); any other is serialized before touching the disk. Either way a value
