@@ -676,6 +676,7 @@ def test_a_conditional_write_whose_race_is_already_lost_writes_no_temporary_file
     # A stale ETag is refused after one lstat: no file is opened, no lock taken.
     store = FileDirDict(base_dir=tmp_path, fsync=False, locking=locking)
     stale = store.set_item_get_etag("k", 1)
+    assert stale is not None
     store["k"] = 2
     calls = _count_calls(monkeypatch, "open", "lstat")
     assert store.write_entry_if_etag(NonEmptySafeStrTuple("k"), 3, stale) is None
